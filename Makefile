@@ -42,12 +42,13 @@ shell: build rootfs ## an interactive shell in a container of step STEP, e.g. ma
 	@bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh
 
 test: build rootfs ## run the whole test suite: every step's checks and the chapters' transcripts (root)
-	$(GO) test -count=1 -timeout 20m ./tests/
+	cd tests && $(GO) test -count=1 -timeout 20m
 
-# make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
+# The tests run in go test's local directory mode (cd tests), which prints
+# the suite's report; make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
 # another build, or DIR=path/to/step (a directory inside this module) to build one.
 check: build rootfs ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
-	$(GO) test -count=1 -timeout 20m ./tests/ -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(DIR)')
+	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(DIR)')
 
 lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
 	$(GO) vet ./...
@@ -55,7 +56,7 @@ lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
 	  if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
 
 diffs: go-found ## rewrite the step-to-step diffs shown in docs/ from the real steps
-	$(GO) test -count=1 ./tests/ -run 'TestChapterDiffsAreCurrent' -args -update
+	cd tests && $(GO) test -count=1 -run 'TestChapterDiffsAreCurrent' -args -update
 
 clean: ## remove bin/ and rootfs/
 	rm -rf bin $(ROOTFS) $(ROOTFS).new

@@ -1,0 +1,239 @@
+package tests
+
+import (
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// snapshot is what the suite compares before and after every check, and
+// around the whole run: whatever a container may leave on the host.
+type snapshot struct {
+	parts map[string][]string // what → sorted lines
+}
+
+// stateDirs are where the runtime keeps state, and cgroupParents where it
+// makes its cgroups (from step 04 on); they must be as the suite found them.
+var (
+	stateDirs     = []string{"/run/tinyrun", "/var/lib/tinyrun"}
+	cgroupParents = []string{"/sys/fs/cgroup/*/tinyrun", "/sys/fs/cgroup/tinyrun"}
+)
+
+// takeSnapshot reads the host's state.
+func takeSnapshot() (snapshot, error) {
+	s := snapshot{parts: map[string][]string{}}
+	readers := map[string]func() ([]string, error){
+		"mounts":                mountLines,
+		"hostname":              hostnameLines,
+		"network links":         linkLines,
+		"container processes":   containerProcessLines,
+		"files in the rootfs":   func() ([]string, error) { return treeLines(rootfsDir) },
+		"runtime state":         func() ([]string, error) { return globTreeLines(stateDirs) },
+		"cgroups":               func() ([]string, error) { return globTreeLines(cgroupParents) },
+		"firewall rules (ipv4)": func() ([]string, error) { return firewallLines("iptables-save") },
+	}
+	for what, read := range readers {
+		lines, err := read()
+		if err != nil {
+			return s, fmt.Errorf("%s: %w", what, err)
+		}
+		sort.Strings(lines)
+		s.parts[what] = lines
+	}
+	return s, nil
+}
+
+// diff describes how after differs from s, or returns "" when it does not.
+func (s snapshot) diff(after snapshot) string {
+	var out []string
+	for what, lines := range s.parts {
+		gone, added := setDifference(lines, after.parts[what]), setDifference(after.parts[what], lines)
+		for _, l := range added {
+			out = append(out, fmt.Sprintf("  %s: left behind: %s", what, l))
+		}
+		for _, l := range gone {
+			out = append(out, fmt.Sprintf("  %s: missing or changed: %s", what, l))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+// diffSettled compares s with fresh snapshots until they agree or a short
+// time passes: a container's processes and mounts go away asynchronously
+// after the runtime exits.
+func (s snapshot) diffSettled() string {
+	var diff string
+	waitUntil(3*time.Second, func() bool {
+		after, err := takeSnapshot()
+		if err != nil {
+			diff = err.Error()
+			return false
+		}
+		diff = s.diff(after)
+		return diff == ""
+	})
+	return diff
+}
+
+func setDifference(a, b []string) []string {
+	in := map[string]bool{}
+	for _, l := range b {
+		in[l] = true
+	}
+	var out []string
+	for _, l := range a {
+		if !in[l] {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// mountLines lists the host's mounts without their IDs, which change when
+// a mount is replaced by an identical one.
+func mountLines() ([]string, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 2 {
+			lines = append(lines, strings.Join(fields[2:], " "))
+		}
+	}
+	return lines, nil
+}
+
+func hostnameLines() ([]string, error) {
+	name, err := os.Hostname()
+	return []string{name}, err
+}
+
+func linkLines() ([]string, error) {
+	links, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, l := range links {
+		lines = append(lines, fmt.Sprintf("%s %s", l.Name, l.Flags))
+	}
+	return lines, nil
+}
+
+// containerProcessLines lists processes in a UTS or PID namespace other than
+// the suite's own, or running a step binary: the processes of containers.
+// A process is named by PID and start time, so a reused PID is a new one.
+func containerProcessLines() ([]string, error) {
+	ownUTS, _ := os.Readlink("/proc/self/ns/uts")
+	ownPID, _ := os.Readlink("/proc/self/ns/pid")
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	binDir := filepath.Join(repoRoot, "bin") + "/"
+	var lines []string
+	for _, e := range entries {
+		pid := e.Name()
+		if pid[0] < '0' || pid[0] > '9' {
+			continue
+		}
+		uts, err1 := os.Readlink("/proc/" + pid + "/ns/uts")
+		pidNS, err2 := os.Readlink("/proc/" + pid + "/ns/pid")
+		exe, _ := os.Readlink("/proc/" + pid + "/exe")
+		if err1 != nil || err2 != nil {
+			continue // gone already, or a kernel thread
+		}
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue
+		}
+		if uts == ownUTS && pidNS == ownPID && !strings.HasPrefix(exe, binDir) {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) < 20 || fields[0] == "Z" {
+			continue // a zombie has released everything; its reaper is not ours
+		}
+		cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+		lines = append(lines, fmt.Sprintf("PID %s (started at tick %s): %s", pid, fields[19], strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
+	}
+	return lines, nil
+}
+
+// treeLines lists every path under root with its type and size.
+func treeLines(root string) ([]string, error) {
+	var lines []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil // removed while we walked
+		}
+		size := info.Size()
+		if d.IsDir() {
+			size = 0 // a directory's size depends on its history, not its contents
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %d", path, info.Mode(), size))
+		return nil
+	})
+	return lines, err
+}
+
+func globTreeLines(patterns []string) ([]string, error) {
+	var lines []string
+	for _, pattern := range patterns {
+		matches, _ := filepath.Glob(pattern)
+		for _, m := range matches {
+			more, err := treeLines(m)
+			if err != nil {
+				return nil, err
+			}
+			lines = append(lines, more...)
+		}
+	}
+	return lines, nil
+}
+
+// firewallLines lists the rules iptables-save prints, without counters;
+// none when iptables is not installed (then nothing can have added rules).
+func firewallLines(command string) ([]string, error) {
+	path, err := exec.LookPath(command)
+	if err != nil {
+		return nil, nil
+	}
+	out, err := exec.Command(path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", command, err)
+	}
+	var lines []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "-A ") || strings.HasPrefix(line, ":") || strings.HasPrefix(line, "*") {
+			lines = append(lines, stripCounters(line))
+		}
+	}
+	return lines, nil
+}
+
+// stripCounters removes the packet and byte counters of a chain line
+// (":INPUT ACCEPT [12:345]"), which change with any traffic.
+func stripCounters(line string) string {
+	if i := strings.LastIndex(line, " ["); i > 0 && strings.HasPrefix(line, ":") {
+		return line[:i]
+	}
+	return line
+}

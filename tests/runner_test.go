@@ -1,0 +1,267 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// commandTimeout bounds every run of a step binary: a hung container fails
+// its check instead of hanging the suite.
+const commandTimeout = 30 * time.Second
+
+// result is what a finished run of a step binary produced.
+type result struct {
+	stdout, stderr string
+	status         int // the exit status; 128+N when killed by signal N
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit status %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
+}
+
+// runArgs returns the arguments for "run" with flags and command, adding
+// what the step needs to find its root filesystem.
+func (s step) runArgs(flags []string, command ...string) []string {
+	args := append([]string{"run"}, flags...)
+	if s.number >= 3 {
+		args = append(args, "--rootfs", rootfsDir)
+	}
+	return append(args, command...)
+}
+
+// run runs the step binary with args and waits for it.
+func (s step) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return s.runWithInput(t, "", args...)
+}
+
+// runWithInput runs the step binary with args, stdin fed from input.
+func (s step) runWithInput(t *testing.T, input string, args ...string) result {
+	t.Helper()
+	return s.runCommand(t, input, nil, args...)
+}
+
+// runAs runs the step binary with args as the user uid (and group uid).
+func (s step) runAs(t *testing.T, uid uint32, args ...string) result {
+	t.Helper()
+	return s.runCommand(t, "", &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}, args...)
+}
+
+// runCommand runs the step binary with args, stdin fed from input, with
+// attributes attr, and waits for it.
+func (s step) runCommand(t *testing.T, input string, attr *syscall.SysProcAttr, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.bin, args...)
+	cmd.SysProcAttr = attr
+	cmd.Stdin = strings.NewReader(input)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s did not finish within %s", s.name, strings.Join(args, " "), commandTimeout)
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), status: statusOf(t, err)}
+}
+
+// runContainer runs command in a container of step s with flags.
+func (s step) runContainer(t *testing.T, flags []string, command ...string) result {
+	t.Helper()
+	return s.run(t, s.runArgs(flags, command...)...)
+}
+
+// statusOf returns the exit status that err (from Wait) stands for.
+func statusOf(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) {
+		t.Fatalf("run: %v", err)
+	}
+	ws := exitErr.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// running is a step binary started in the background.
+type running struct {
+	cmd    *exec.Cmd
+	lines  chan string // the container's stdout, line by line
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+// start starts a container of step s running command, in the background. The
+// test ends it with kill or wait; t.Cleanup kills it if the test did not.
+func (s step) start(t *testing.T, flags []string, command ...string) *running {
+	t.Helper()
+	cmd := exec.Command(s.bin, s.runArgs(flags, command...)...)
+	r := &running{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	cmd.Stderr = &r.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", s.name, err)
+	}
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			r.lines <- scanner.Text()
+		}
+		close(r.lines)
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			_ = cmd.Process.Kill()
+			for _, pid := range childrenOf(cmd.Process.Pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			<-r.done
+		}
+	})
+	return r
+}
+
+// waitForLine waits until the container prints want on a line of its own.
+func (r *running) waitForLine(t *testing.T, want string) {
+	t.Helper()
+	timeout := time.After(commandTimeout)
+	for {
+		select {
+		case line, ok := <-r.lines:
+			if !ok {
+				<-r.done
+				t.Fatalf("the container exited (%v, stderr %q) before printing %q", r.err, r.stderr.String(), want)
+			}
+			if line == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the container did not print %q within %s", want, commandTimeout)
+		}
+	}
+}
+
+// wait waits for the runtime to exit and returns its status and the rest of its stdout.
+func (r *running) wait(t *testing.T) (status int, rest string) {
+	t.Helper()
+	var out strings.Builder
+	timeout := time.After(commandTimeout)
+	for {
+		select {
+		case line, ok := <-r.lines:
+			if ok {
+				out.WriteString(line + "\n")
+				continue
+			}
+			<-r.done
+			return statusOf(t, r.err), out.String()
+		case <-timeout:
+			t.Fatalf("the runtime did not exit within %s", commandTimeout)
+		}
+	}
+}
+
+// containerPID returns the host PID of the runtime's child: the container's
+// first process.
+func (r *running) containerPID(t *testing.T) int {
+	t.Helper()
+	children := childrenOf(r.cmd.Process.Pid)
+	if len(children) != 1 {
+		t.Fatalf("the runtime (PID %d) has %d child processes, want exactly 1 (the container)", r.cmd.Process.Pid, len(children))
+	}
+	return children[0]
+}
+
+// childrenOf lists the PIDs whose parent is pid, read from /proc/PID/stat.
+func childrenOf(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var children []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _ := processParent(child); ppid == pid {
+			children = append(children, child)
+		}
+	}
+	return children
+}
+
+// processParent returns the parent PID and the state letter of pid.
+func processParent(pid int) (ppid int, state string) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, ""
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 2 {
+		return 0, ""
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	return ppid, fields[0]
+}
+
+// processGone reports whether pid has exited (it may linger as a zombie
+// until its new parent reaps it, but it runs no more).
+func processGone(pid int) bool {
+	_, state := processParent(pid)
+	return state == "" || state == "Z" || state == "X"
+}
+
+// waitUntil polls cond until it holds or timeout passes, and reports whether it held.
+func waitUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hostHostname reads the host's hostname.
+func hostHostname(t *testing.T) string {
+	t.Helper()
+	name, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// oneLine reports whether s is exactly one line of text, as an error of the
+// runtime must be.
+func oneLine(s string) bool {
+	return strings.Count(s, "\n") == 1 && strings.HasSuffix(s, "\n") && strings.TrimSpace(s) != ""
+}

@@ -1,0 +1,127 @@
+package tests
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// check is one behaviour a step promises, named after what the user sees.
+type check struct {
+	name  string
+	since int    // the first step that must pass it; every later step must too
+	hint  string // where to look when it fails
+	run   func(t *testing.T, s step)
+}
+
+// checks is the specification of every step, in the order the steps add it.
+var checks = []check{
+	// step 01: UTS namespace, and the command line every step shares.
+	{"HelpListsTheRunCommand", 1, "the program needs a 'run' command (a urfave/cli Command) and --help", checkHelpListsTheRunCommand},
+	{"HostnameInsideIsTheOneAsked", 1, "the child (init) must call sethostname(2) with --hostname before it execs the command", checkHostnameInsideIsTheOneAsked},
+	{"HostnameDoesNotLeakToHost", 1, "sethostname must run in the child, inside the new UTS namespace: is CLONE_NEWUTS in Cloneflags, and is the hostname set in init rather than in run?", checkHostnameDoesNotLeakToHost},
+	{"DefaultHostnameIsNotTheHosts", 1, "without --hostname, give the container a name of its own (a random ID)", checkDefaultHostnameIsNotTheHosts},
+	{"ContainerHasItsOwnUTSNamespace", 1, "add CLONE_NEWUTS to SysProcAttr.Cloneflags", namespaceCheck("uts")},
+	{"OutputPassesThroughUntouched", 1, "give the child the runtime's own stdin, stdout and stderr, and print nothing around them", checkOutputPassesThroughUntouched},
+	{"ExitStatusIsTheCommands", 1, "run must exit with the container's exit status (exec.ExitError's WaitStatus)", checkExitStatusIsTheCommands},
+	{"KilledContainerExitsWith128PlusSignal", 1, "when a signal kills the container, exit with 128 + its number, as a shell does", checkKilledContainerExitsWith128PlusSignal},
+	{"NoCommandIsAnError", 1, "'run' with no command must print one line saying so and exit non-zero", checkNoCommandIsAnError},
+	{"UnknownFlagIsAnError", 1, "an unknown flag must give one line naming it (OnUsageError) and a non-zero exit", checkUnknownFlagIsAnError},
+	{"MissingCommandExits127", 1, "when exec.LookPath fails in the child, print one line naming the command and exit 127", checkMissingCommandExits127},
+	{"BadHostnameIsRejected", 1, "validate --hostname in the parent, before creating anything (at most 64 bytes, letters, digits, '-' and '.')", checkBadHostnameIsRejected},
+	{"NonRootIsRefused", 1, "check os.Geteuid() before starting the container, and say that root is needed", checkNonRootIsRefused},
+
+	// step 02: PID namespace.
+	{"CommandIsPID1", 2, "add CLONE_NEWPID to Cloneflags: the child is then PID 1 of the new namespace", checkCommandIsPID1},
+	{"ContainerHasItsOwnPIDNamespace", 2, "add CLONE_NEWPID to SysProcAttr.Cloneflags", namespaceCheck("pid")},
+	{"SIGTERMReachesPID1", 2, "relay the signals the runtime receives (signal.Notify) to the container's process", signalCheck(unix.SIGTERM)},
+	{"SIGINTReachesPID1", 2, "relay the signals the runtime receives (signal.Notify) to the container's process", signalCheck(unix.SIGINT)},
+	{"ContainerDiesWithTheRuntime", 2, "set SysProcAttr.Pdeathsig so the container's PID 1 is killed when the runtime dies", checkContainerDiesWithTheRuntime},
+
+	// step 03: mount and IPC namespaces, the root filesystem.
+	{"ContainerHasItsOwnMountNamespace", 3, "add CLONE_NEWNS to SysProcAttr.Cloneflags", namespaceCheck("mnt")},
+	{"ContainerHasItsOwnIPCNamespace", 3, "add CLONE_NEWIPC to SysProcAttr.Cloneflags", namespaceCheck("ipc")},
+	{"PsShowsOnlyTheContainer", 3, "mount a new proc filesystem on /proc inside the container, after pivot_root", checkPsShowsOnlyTheContainer},
+	{"RootIsTheRootfs", 3, "bind-mount the rootfs on itself, then pivot_root into it", checkRootIsTheRootfs},
+	{"HostFilesAreUnreachable", 3, "after pivot_root, unmount the old root (umount2 with MNT_DETACH)", checkHostFilesAreUnreachable},
+	{"OldRootIsDetached", 3, "after pivot_root, unmount the old root (umount2 with MNT_DETACH) so it is not in the container's mount table", checkOldRootIsDetached},
+	{"HostMountsUnchangedWhileRunning", 3, "make every mount private (MS_REC|MS_PRIVATE on /) before mounting anything, so nothing propagates to the host", checkHostMountsUnchangedWhileRunning},
+	{"WorksWhenHostRootIsShared", 3, "on a host whose / is shared (systemd's default), make / private with MS_REC|MS_PRIVATE before the bind mount and pivot_root, or pivot_root fails with EINVAL and mounts leak", checkWorksWhenHostRootIsShared},
+	{"HostProcIsUntouched", 3, "mount proc only inside the container's own mount namespace, after pivot_root", checkHostProcIsUntouched},
+	{"DevHasTheUsualDevices", 3, "mount a tmpfs on /dev and mknod null, zero, full, random, urandom and tty; mount devpts on /dev/pts and a tmpfs on /dev/shm", checkDevHasTheUsualDevices},
+	{"SysIsReadOnly", 3, "mount sysfs on /sys with MS_RDONLY", checkSysIsReadOnly},
+	{"CommandIsLookedUpInTheRootfs", 3, "look the command up after pivot_root, so that a host-only program (bash) is not found", checkCommandIsLookedUpInTheRootfs},
+	{"MissingRootfsIsAnError", 3, "check --rootfs in the parent and say to run 'make rootfs'", checkMissingRootfsIsAnError},
+}
+
+// TestSteps runs, for every step under test, every check that step must pass.
+func TestSteps(t *testing.T) {
+	for _, s := range stepsUnderTest {
+		s := s
+		t.Run(s.name, func(t *testing.T) {
+			for _, c := range checks {
+				if c.since > s.number {
+					continue
+				}
+				passed := t.Run(c.name, func(t *testing.T) { runCheck(t, c, s) })
+				record(outcome{step: s, check: c.name, passed: passed, hint: c.hint})
+			}
+		})
+	}
+}
+
+// runCheck runs one check and fails it if the host is not as it was before.
+func runCheck(t *testing.T, c check, s step) {
+	before, err := takeSnapshot()
+	if err != nil {
+		t.Fatalf("snapshot the host: %v", err)
+	}
+	hostname := before.parts["hostname"][0]
+	t.Cleanup(func() {
+		restoreHostname(t, hostname)
+		if diff := before.diffSettled(); diff != "" {
+			t.Errorf("the host is not as the check found it:\n%s", diff)
+		}
+	})
+	c.run(t, s)
+}
+
+// restoreHostname puts the host's hostname back if a broken step changed it,
+// so that one failure does not spoil the host for the next check.
+func restoreHostname(t *testing.T, want string) {
+	if got := hostHostname(t); got != want {
+		t.Errorf("the host's hostname changed from %q to %q during the check (now restored)", want, got)
+		if err := unix.Sethostname([]byte(want)); err != nil {
+			t.Errorf("restore the host's hostname %q: %v", want, err)
+		}
+	}
+}
+
+// namespaceCheck returns a check that the container's namespace of kind
+// (a name in /proc/self/ns) is not the host's.
+func namespaceCheck(kind string) func(t *testing.T, s step) {
+	return func(t *testing.T, s step) {
+		host := readLink(t, "/proc/self/ns/"+kind)
+		r := s.runContainer(t, nil, "readlink", "/proc/self/ns/"+kind)
+		if r.status != 0 {
+			t.Fatalf("readlink /proc/self/ns/%s in the container: %v", kind, r)
+		}
+		if got := trimLine(r.stdout); got == host {
+			t.Errorf("the container's %s namespace is the host's (%s): want a new one", kind, host)
+		}
+	}
+}
+
+func readLink(t *testing.T, path string) string {
+	t.Helper()
+	target, err := os.Readlink(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
+
+// trimLine returns s without its final newline.
+func trimLine(s string) string { return strings.TrimSuffix(s, "\n") }
