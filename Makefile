@@ -48,7 +48,7 @@ test: build rootfs ## run the whole test suite: every step's checks and the chap
 # the suite's report; make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
 # another build, or DIR=path/to/step (a directory inside this module) to build one.
 check: build rootfs ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
-	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(DIR)')
+	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(abspath $(DIR))')
 
 lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
 	$(GO) vet ./...

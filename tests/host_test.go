@@ -57,6 +57,9 @@ func (s snapshot) diff(after snapshot) string {
 		for _, l := range added {
 			out = append(out, fmt.Sprintf("  %s: left behind: %s", what, l))
 		}
+		if what == "container processes" {
+			continue // a process that ended is not a leak
+		}
 		for _, l := range gone {
 			out = append(out, fmt.Sprintf("  %s: missing or changed: %s", what, l))
 		}

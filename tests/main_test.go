@@ -267,7 +267,7 @@ func printReport() {
 			}
 			fmt.Printf("  %s %s %s\n", status, o.step.name, o.check)
 			if !o.passed {
-				fmt.Printf("       hint: %s\n", o.hint)
+				fmt.Printf("       hint: %s\n", strings.ReplaceAll(o.hint, "\n", "\n       "))
 			}
 		}
 	}

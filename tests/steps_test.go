@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -65,38 +66,59 @@ func TestSteps(t *testing.T) {
 				if c.since > s.number {
 					continue
 				}
-				passed := t.Run(c.name, func(t *testing.T) { runCheck(t, c, s) })
-				record(outcome{step: s, check: c.name, passed: passed, hint: c.hint})
+				var v verdict
+				passed := t.Run(c.name, func(t *testing.T) { runCheck(t, c, s, &v) })
+				hint := c.hint
+				if !v.checkFailed && v.leak != "" {
+					hint = "the check itself passed, but it left the host changed:\n" + v.leak
+				}
+				record(outcome{step: s, check: c.name, passed: passed, hint: hint})
 			}
 		})
 	}
 }
 
+// verdict says why a check failed: its own test, or what it left on the host.
+type verdict struct {
+	checkFailed bool
+	leak        string
+}
+
 // runCheck runs one check and fails it if the host is not as it was before.
-func runCheck(t *testing.T, c check, s step) {
+func runCheck(t *testing.T, c check, s step, v *verdict) {
 	before, err := takeSnapshot()
 	if err != nil {
 		t.Fatalf("snapshot the host: %v", err)
 	}
 	hostname := before.parts["hostname"][0]
 	t.Cleanup(func() {
-		restoreHostname(t, hostname)
+		if changed := restoreHostname(t, hostname); changed != "" {
+			v.leak = changed
+		}
 		if diff := before.diffSettled(); diff != "" {
 			t.Errorf("the host is not as the check found it:\n%s", diff)
+			v.leak += diff
 		}
 	})
+	// Deferred, so that it runs after a t.Fatal in the check too.
+	defer func() { v.checkFailed = t.Failed() }()
 	c.run(t, s)
 }
 
 // restoreHostname puts the host's hostname back if a broken step changed it,
-// so that one failure does not spoil the host for the next check.
-func restoreHostname(t *testing.T, want string) {
-	if got := hostHostname(t); got != want {
-		t.Errorf("the host's hostname changed from %q to %q during the check (now restored)", want, got)
-		if err := unix.Sethostname([]byte(want)); err != nil {
-			t.Errorf("restore the host's hostname %q: %v", want, err)
-		}
+// so that one failure does not spoil the host for the next check, and
+// returns what changed ("" if nothing).
+func restoreHostname(t *testing.T, want string) string {
+	got := hostHostname(t)
+	if got == want {
+		return ""
 	}
+	changed := fmt.Sprintf("  the host's hostname changed from %q to %q (now restored)", want, got)
+	t.Error(changed)
+	if err := unix.Sethostname([]byte(want)); err != nil {
+		t.Errorf("restore the host's hostname %q: %v", want, err)
+	}
+	return changed
 }
 
 // namespaceCheck returns a check that the container's namespace of kind

@@ -1,0 +1,203 @@
+// Command step01-uts runs a command with a hostname of its own.
+//
+// Map of this file (the same shape in every step):
+//
+//	main            builds the command line and is the only place that prints an error
+//	runCommand      "run": the parent, on the host, starts the container process
+//	initCommand     "init": the child, inside the new namespaces, sets them up and execs CMD
+//	exitStatus      how the container's exit status travels back to main
+//
+// The parent cannot set up a namespace it is not in, and a Go program cannot
+// fork without exec (the runtime's threads do not survive fork), so the parent
+// starts this same binary again, /proc/self/exe, with the hidden "init" command,
+// inside the new namespaces. That child finishes the setup from the inside and
+// then replaces itself with the user's command (execve(2)), which so inherits
+// the namespaces. runc starts its containers the same way ("runc init").
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// programName names the binary in its help and at the start of its errors.
+const programName = "step01-uts"
+
+// Exit statuses of the runtime's own failures, the ones Docker uses: the
+// container's command never ran (125), was found but could not be executed
+// (126), or was not found (127). Any other status is the command's own.
+const (
+	statusRuntimeError = 125
+	statusCannotExec   = 126
+	statusNotFound     = 127
+)
+
+// hostnameFlag is shared by "run" (where the user sets it) and "init" (where
+// the parent passes it on to the child).
+var hostnameFlag = &cli.StringFlag{
+	Name:  "hostname",
+	Usage: "hostname inside the container (default: a random container ID)",
+}
+
+var runCommand = &cli.Command{
+	Name:         "run",
+	Usage:        "run a command in a new container",
+	ArgsUsage:    "CMD [ARG...]   e.g. run --hostname box hostname",
+	Flags:        []cli.Flag{hostnameFlag},
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() == 0 {
+			return fmt.Errorf("no command given: try '%s run sh'", programName)
+		}
+		hostname := ctx.String("hostname")
+		if hostname == "" {
+			hostname = newContainerID()
+		}
+		if err := validateHostname(hostname); err != nil {
+			return err
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("creating namespaces needs root: run it with sudo")
+		}
+		return run(hostname, ctx.Args().Slice())
+	},
+}
+
+var initCommand = &cli.Command{
+	Name:   "init",
+	Usage:  "set up the container from the inside, then exec CMD (run starts it; do not call it yourself)",
+	Hidden: true,
+	Flags:  []cli.Flag{hostnameFlag},
+	Action: func(ctx *cli.Context) error {
+		return initContainer(ctx.String("hostname"), ctx.Args().Slice())
+	},
+}
+
+func main() {
+	app := &cli.App{
+		Name:            programName,
+		Usage:           "run a command with its own hostname (a UTS namespace)",
+		Commands:        []*cli.Command{runCommand, initCommand},
+		HideHelpCommand: true,
+		OnUsageError:    usageError,
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return fmt.Errorf("unknown command %q: see '%s --help'", ctx.Args().First(), programName)
+			}
+			return cli.ShowAppHelp(ctx)
+		},
+	}
+	err := app.Run(os.Args)
+	var status exitStatus
+	switch {
+	case err == nil:
+	case errors.As(err, &status):
+		os.Exit(int(status))
+	default:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+		os.Exit(statusFor(err))
+	}
+}
+
+// run starts the container process, waits for it and returns its exit status.
+// It is the parent side: everything here happens on the host.
+func run(hostname string, command []string) error {
+	args := append([]string{"init", "--hostname", hostname, "--"}, command...)
+	cmd := exec.Command("/proc/self/exe", args...)
+	cmd.Args[0] = programName // what ps shows for the container process until it execs
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// clone(2) creates the new namespaces and the child in one call; only the
+	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: utsCloneFlags,
+	}
+	if err := setHostname(hostname); err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start container process: %w", err)
+	}
+	return containerExitStatus(cmd.Wait())
+}
+
+// initContainer is the child side: it runs inside the new namespaces, as the
+// container's first process, and on success never returns (it becomes CMD).
+func initContainer(hostname string, command []string) error {
+	if len(command) == 0 {
+		return errors.New("init: no command given (init is started by run)")
+	}
+	return execCommand(command)
+}
+
+// execCommand replaces this process with the user's command, looked up in PATH.
+// Returns only on failure.
+func execCommand(command []string) error {
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		return fmt.Errorf("command %q: %w", command[0], exec.ErrNotFound)
+	}
+	err = unix.Exec(path, command, os.Environ())
+	return fmt.Errorf("exec %s: %w", path, err)
+}
+
+// exitStatus is an error that carries only an exit status: main exits with it
+// and prints nothing, so the container's output is all the user sees.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// containerExitStatus turns what cmd.Wait returned into the status run exits
+// with: the container's own, or 128+N when signal N killed it, the way a
+// shell reports a killed command (man 1 bash, "EXIT STATUS").
+func containerExitStatus(waitErr error) error {
+	if waitErr == nil {
+		return nil
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(waitErr, &exitErr) {
+		return fmt.Errorf("wait for container process: %w", waitErr)
+	}
+	status := exitErr.Sys().(syscall.WaitStatus)
+	if status.Signaled() {
+		return exitStatus(128 + int(status.Signal()))
+	}
+	return exitStatus(status.ExitStatus())
+}
+
+// statusFor chooses the exit status for an error the runtime prints itself.
+func statusFor(err error) int {
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return statusNotFound
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
+		return statusCannotExec
+	default:
+		return statusRuntimeError
+	}
+}
+
+// usageError turns urfave/cli's usage errors (an unknown flag, a malformed
+// value) into one line that says where to look, instead of the whole help.
+func usageError(ctx *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%v: see '%s --help'", err, ctx.Command.HelpName)
+}
+
+// newContainerID returns 12 random hex digits, which name the container
+// (and are its default hostname), as Docker's short container IDs do.
+func newContainerID() string {
+	id := make([]byte, 6)
+	if _, err := rand.Read(id); err != nil {
+		// crypto/rand does not fail on Linux 3.17+ (getrandom(2)); a fixed
+		// name is still a working hostname if it ever does.
+		return "container"
+	}
+	return hex.EncodeToString(id)
+}

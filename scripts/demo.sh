@@ -1,0 +1,59 @@
+#!/bin/sh
+# demo.sh: a narrated, non-interactive tour of every step built so far, for a
+# classroom screen. Run by 'sudo make demo' (which builds bin/ and rootfs/
+# first). DEMO_PAUSE sets the seconds to wait after each command (default 1).
+set -u
+cd "$(dirname "$0")/.."
+
+pause=${DEMO_PAUSE:-1}
+if [ -t 1 ]; then bold=$(printf '\033[1m'); dim=$(printf '\033[2m'); off=$(printf '\033[0m'); else bold= dim= off=; fi
+
+say() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
+heading() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$off"; }
+# show CMD...: print a command as typed at a root prompt, run it, then pause.
+show() {
+	printf '%s# %s%s\n' "$bold" "$*" "$off"
+	sh -c "$*"
+	sleep "$pause"
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "demo: containers need root: run 'sudo make demo'" >&2
+	exit 1
+fi
+
+heading "tinyrun: a container runtime, one kernel primitive at a time"
+say "Each step is a program that runs a command in a container with one more kind of isolation."
+
+if [ -x bin/step01-uts ]; then
+	heading "step01-uts: a hostname of its own (UTS namespace, docs/01-uts.md)"
+	show hostname
+	show "bin/step01-uts run --hostname box1 hostname"
+	say "The container named itself box1; the host kept its name:"
+	show hostname
+	say "But the process IDs are still the host's:"
+	show "bin/step01-uts run sh -c 'echo my PID is \$\$'"
+fi
+
+if [ -x bin/step02-pid ]; then
+	heading "step02-pid: process IDs of its own (PID namespace, docs/02-pid.md)"
+	show "bin/step02-pid run sh -c 'echo my PID is \$\$'"
+	say "The command is PID 1 now. Yet ps, which reads /proc, still lists the host's processes:"
+	show "bin/step02-pid run sh -c 'ps -e | wc -l'"
+	say "Signals sent to the runtime reach PID 1, if it has a handler:"
+	show "bin/step02-pid run sh -c 'trap \"echo PID 1 got SIGTERM; exit\" TERM; while :; do sleep 0.1; done' & sleep 0.5; kill -TERM \$!; wait"
+fi
+
+if [ -x bin/step03-mount ]; then
+	heading "step03-mount: a filesystem and mount table of its own (mount namespace, docs/03-mount.md)"
+	show "bin/step03-mount run ps"
+	say "Only the container's own processes: /proc is mounted afresh. Its / is the busybox rootfs:"
+	show "bin/step03-mount run cat /etc/os-release"
+	show "bin/step03-mount run ls /"
+	say "The host's files are out of reach, and the host's mount table did not change:"
+	show "bin/step03-mount run ls \$PWD"
+	show "cat /proc/self/mountinfo | wc -l; bin/step03-mount run true; cat /proc/self/mountinfo | wc -l"
+fi
+
+heading "That was every step built so far."
+say "Next: read docs/00-introduction.md, or try one yourself: sudo make shell STEP=3"
