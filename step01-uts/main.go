@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"syscall"
@@ -120,6 +121,9 @@ func run(hostname string, command []string) error {
 		Cloneflags: utsCloneFlags,
 	}
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
+		}
 		return fmt.Errorf("start container process: %w", err)
 	}
 	return containerExitStatus(cmd.Wait())
@@ -142,7 +146,13 @@ func initContainer(hostname string, command []string) error {
 func execCommand(command []string) error {
 	path, err := exec.LookPath(command[0])
 	if err != nil {
-		return fmt.Errorf("command %q: %w", command[0], exec.ErrNotFound)
+		// LookPath's own message repeats the name; keep only its cause:
+		// exec.ErrNotFound, or fs.ErrPermission for a file that is not executable.
+		var lookErr *exec.Error
+		if errors.As(err, &lookErr) {
+			err = lookErr.Err
+		}
+		return fmt.Errorf("command %q: %w", command[0], err)
 	}
 	err = unix.Exec(path, command, os.Environ())
 	return fmt.Errorf("exec %s: %w", path, err)
@@ -177,7 +187,7 @@ func statusFor(err error) int {
 	switch {
 	case errors.Is(err, exec.ErrNotFound):
 		return statusNotFound
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
 		return statusCannotExec
 	default:
 		return statusRuntimeError

@@ -15,6 +15,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,19 +27,32 @@ const utsCloneFlags = unix.CLONE_NEWUTS
 // longer name.
 const maxHostnameLength = 64
 
-// validateHostname checks a hostname before any namespace exists. It accepts
-// what RFC 1123 allows: letters, digits, '-' and '.', not starting with '-'.
+// validateHostname checks a hostname before any namespace exists. It
+// accepts what RFC 1123 allows: dot-separated labels of 1 to 63 letters,
+// digits and '-', a label neither starting nor ending with '-'.
 func validateHostname(name string) error {
 	if len(name) > maxHostnameLength {
 		return fmt.Errorf("hostname %q is longer than %d bytes: choose a shorter --hostname", name, maxHostnameLength)
 	}
-	for i, c := range name {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' && i > 0
-		if !ok {
-			return fmt.Errorf("hostname %q may hold only letters, digits, '-' and '.': choose another --hostname", name)
+	for _, label := range strings.Split(name, ".") {
+		if !validHostnameLabel(label) {
+			return fmt.Errorf("hostname %q is not valid: use letters, digits and '-' (not first or last), in labels of 1 to 63 joined by '.'", name)
 		}
 	}
 	return nil
+}
+
+// validHostnameLabel reports whether label is one valid part of a hostname.
+func validHostnameLabel(label string) bool {
+	if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+		return false
+	}
+	for _, c := range label {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // setHostname sets the hostname of the UTS namespace the caller is in. Run

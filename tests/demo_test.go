@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestDemoShowsEveryStep runs 'make demo''s script, without its pauses, and
+// TestDemoShowsEveryStep runs 'make demo”s script, without its pauses, and
 // checks that it succeeds and tours every step.
 func TestDemoShowsEveryStep(t *testing.T) {
 	before, err := takeSnapshot()

@@ -68,6 +68,9 @@ func TestSteps(t *testing.T) {
 				}
 				var v verdict
 				passed := t.Run(c.name, func(t *testing.T) { runCheck(t, c, s, &v) })
+				if !v.ran {
+					continue // left out by go test -run: not a pass
+				}
 				hint := c.hint
 				if !v.checkFailed && v.leak != "" {
 					hint = "the check itself passed, but it left the host changed:\n" + v.leak
@@ -80,12 +83,14 @@ func TestSteps(t *testing.T) {
 
 // verdict says why a check failed: its own test, or what it left on the host.
 type verdict struct {
+	ran         bool
 	checkFailed bool
 	leak        string
 }
 
 // runCheck runs one check and fails it if the host is not as it was before.
 func runCheck(t *testing.T, c check, s step, v *verdict) {
+	v.ran = true
 	before, err := takeSnapshot()
 	if err != nil {
 		t.Fatalf("snapshot the host: %v", err)
