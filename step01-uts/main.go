@@ -155,6 +155,11 @@ func execCommand(command []string) error {
 		return fmt.Errorf("command %q: %w", command[0], err)
 	}
 	err = unix.Exec(path, command, os.Environ())
+	if errors.Is(err, unix.ENOENT) {
+		// LookPath found the file, so what is missing is the program that
+		// runs it: its #! interpreter or its dynamic loader (man 2 execve).
+		return fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)
+	}
 	return fmt.Errorf("exec %s: %w", path, err)
 }
 
@@ -185,7 +190,7 @@ func containerExitStatus(waitErr error) error {
 // statusFor chooses the exit status for an error the runtime prints itself.
 func statusFor(err error) int {
 	switch {
-	case errors.Is(err, exec.ErrNotFound):
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
 		return statusNotFound
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
 		return statusCannotExec
