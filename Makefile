@@ -55,8 +55,8 @@ lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
 
-diffs: go-found ## rewrite the step-to-step diffs shown in docs/ from the real steps
-	cd tests && $(GO) test -count=1 -run 'TestChapterDiffsAreCurrent' -args -update
+diffs: go-found ## rewrite the step-to-step diffs (and whole-declaration excerpts) in docs/ from the code
+	cd tests && $(GO) test -count=1 -run 'TestChapterDiffsAreCurrent|TestCodeExcerptsMatchSource' -args -update
 
 clean: ## remove bin/ and rootfs/
 	rm -rf bin $(ROOTFS) $(ROOTFS).new

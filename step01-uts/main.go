@@ -147,10 +147,14 @@ func execCommand(command []string) error {
 	path, err := exec.LookPath(command[0])
 	if err != nil {
 		// LookPath's own message repeats the name; keep only its cause:
-		// exec.ErrNotFound, or fs.ErrPermission for a file that is not executable.
+		// exec.ErrNotFound, or fs.ErrPermission for a file that is not
+		// executable, which execve(2) would call EACCES.
 		var lookErr *exec.Error
 		if errors.As(err, &lookErr) {
 			err = lookErr.Err
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			err = unix.EACCES
 		}
 		return fmt.Errorf("command %q: %w", command[0], err)
 	}
@@ -192,7 +196,7 @@ func statusFor(err error) int {
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
 		return statusNotFound
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
 		return statusCannotExec
 	default:
 		return statusRuntimeError

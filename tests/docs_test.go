@@ -3,6 +3,9 @@ package tests
 import (
 	"bufio"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,7 +166,10 @@ func TestEveryStepHasAChapterWithItsDiff(t *testing.T) {
 }
 
 // TestCodeExcerptsMatchSource checks that every code excerpt in the chapters
-// is, byte for byte, part of the file it names.
+// is, byte for byte, part of the file it names. With -update (make diffs) it
+// copies again an excerpt that is one whole declaration (a func, type, var
+// or const, with its comment) from the file; the text around it is yours to
+// check.
 func TestCodeExcerptsMatchSource(t *testing.T) {
 	for _, file := range chapterFiles(t) {
 		lines := readLines(t, file)
@@ -171,18 +177,80 @@ func TestCodeExcerptsMatchSource(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		for _, b := range blocks {
+		changed := false
+		for k := len(blocks) - 1; k >= 0; k-- {
+			b := blocks[k]
 			source := readFileString(filepath.Join(repoRoot, b.tag[1]))
 			if source == "" {
 				t.Errorf("%s:%d: %s does not exist", filepath.Base(file), b.line, b.tag[1])
 				continue
 			}
-			if excerpt := strings.Join(lines[b.start:b.end], "\n"); !strings.Contains(source, excerpt) {
-				t.Errorf("%s:%d: this excerpt is no longer in %s: copy it again from the file:\n%s",
-					filepath.Base(file), b.line, b.tag[1], excerpt)
+			excerpt := strings.Join(lines[b.start:b.end], "\n")
+			if strings.Contains(source, excerpt) {
+				continue
 			}
+			if *updateFlag {
+				if fresh, ok := declarationAgain(source, excerpt); ok {
+					lines = append(lines[:b.start], append(strings.Split(fresh, "\n"), lines[b.end:]...)...)
+					changed = true
+					continue
+				}
+			}
+			t.Errorf("%s:%d: this excerpt is no longer in %s: copy it again from the file (make diffs does it for a whole declaration):\n%s",
+				filepath.Base(file), b.line, b.tag[1], excerpt)
+		}
+		if changed {
+			if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("copied excerpts of %s again", file)
 		}
 	}
+}
+
+// declarationPattern finds the name an excerpt declares.
+var declarationPattern = regexp.MustCompile(`(?m)^(?:func (?:\([^)]*\) )?|type |var |const )(\w+)`)
+
+// declarationAgain returns the current text, in source, of the one
+// declaration that excerpt shows, with its doc comment if excerpt has one.
+func declarationAgain(source, excerpt string) (string, bool) {
+	names := declarationPattern.FindAllStringSubmatch(excerpt, -1)
+	if len(names) != 1 {
+		return "", false
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", source, parser.ParseComments)
+	if err != nil {
+		return "", false
+	}
+	for _, decl := range f.Decls {
+		var name string
+		var doc *ast.CommentGroup
+		switch d := decl.(type) {
+		case *ast.FuncDecl:
+			name, doc = d.Name.Name, d.Doc
+		case *ast.GenDecl:
+			if len(d.Specs) != 1 {
+				continue
+			}
+			switch spec := d.Specs[0].(type) {
+			case *ast.TypeSpec:
+				name = spec.Name.Name
+			case *ast.ValueSpec:
+				name = spec.Names[0].Name
+			}
+			doc = d.Doc
+		}
+		if name != names[0][1] {
+			continue
+		}
+		start := decl.Pos()
+		if doc != nil && strings.HasPrefix(strings.TrimSpace(excerpt), "//") {
+			start = doc.Pos()
+		}
+		return source[fset.Position(start).Offset:fset.Position(decl.End()).Offset], true
+	}
+	return "", false
 }
 
 // TestCodePointsAtExistingChapters checks that every docs/*.md the code
