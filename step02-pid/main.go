@@ -24,7 +24,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"runtime"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -123,9 +122,6 @@ func run(hostname string, command []string) error {
 		Cloneflags: utsCloneFlags | pidCloneFlags,
 		Pdeathsig:  containerDeathSignal,
 	}
-	// Pdeathsig fires when the thread that forked the child exits, not the
-	// process (man 2 prctl, PR_SET_PDEATHSIG): pin this goroutine to its thread.
-	runtime.LockOSThread()
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)

@@ -25,6 +25,8 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"runtime"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,23 +39,43 @@ const pidCloneFlags = unix.CLONE_NEWPID
 // namespace with it, so a killed runtime leaves no container behind.
 const containerDeathSignal = unix.SIGKILL
 
+// init locks the main goroutine to the main thread, in the parent and in the
+// child alike. The kernel keeps the parent-death signal per thread: it fires
+// when the thread that forked the child exits, and only the thread that
+// clone(2) created has it set, so the child's execve(2) of the command must
+// run there, or the setting is lost. runc's init does the same.
+func init() {
+	runtime.LockOSThread()
+}
+
 // forwardedSignals are the signals a user sends to stop or poke a program:
 // sent to the runtime, they are meant for the program in the container.
 var forwardedSignals = []os.Signal{
 	unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
 }
 
+// terminalSignals are the signals a terminal sends, on Ctrl-C and Ctrl-\,
+// to its whole foreground process group: the container as well as the runtime.
+var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT}
+
 // forwardSignals relays forwardedSignals from the runtime to the container's
 // PID 1 until the returned stop function is called. PID 1 acts on them only
-// if it installed a handler (see the top of this file).
+// if it installed a handler (see the top of this file). When standard input
+// is a terminal, the terminal's own signals already reach PID 1, and are not
+// relayed a second time.
 func forwardSignals(container *os.Process) (stop func()) {
 	signals := make(chan os.Signal, len(forwardedSignals))
 	signal.Notify(signals, forwardedSignals...)
+	_, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS)
+	fromTerminal := err == nil
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case sig := <-signals:
+				if fromTerminal && slices.Contains(terminalSignals, sig) {
+					continue
+				}
 				// ErrProcessDone: PID 1 exited as the signal arrived, and
 				// there is nobody left to tell.
 				if err := container.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
