@@ -55,5 +55,16 @@ if [ -x bin/step03-mount ]; then
 	show "cat /proc/self/mountinfo | wc -l; bin/step03-mount run true; cat /proc/self/mountinfo | wc -l"
 fi
 
+if [ -x bin/step04-net ]; then
+	heading "step04-net: a network of its own (network namespace, docs/04-net.md)"
+	show "bin/step04-net run sh -c 'ip -4 addr show eth0 | grep inet'"
+	say "Its own address on the bridge tinyrun0, whose address, the gateway, answers:"
+	show "bin/step04-net run ping -c 1 10.77.0.1"
+	say "A web server in a container, its port 80 published as the host's 8080:"
+	show "bin/step04-net run --hostname web -p 8080:80 sh -c 'httpd -p 80 -h /etc; sleep 2' & sleep 1; busybox wget -q -O - http://127.0.0.1:8080/hostname; wait"
+	say "With --network none, only loopback:"
+	show "bin/step04-net run --network none ip link"
+fi
+
 heading "That was every step built so far."
 say "Next: read docs/00-introduction.md, or try one yourself: sudo make shell STEP=3"

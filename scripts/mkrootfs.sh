@@ -65,6 +65,9 @@ cat > etc/hosts <<'END'
 127.0.0.1	localhost
 ::1	localhost ip6-localhost ip6-loopback
 END
+# Mount points for the per-container files that step 04 bind-mounts over them.
+: > etc/hostname
+: > etc/resolv.conf
 version=$(bin/busybox | head -n 1 | sed -n 's/^BusyBox v\([^ ]*\).*/\1/p')
 cat > etc/os-release <<END
 NAME="tinyrun busybox rootfs"

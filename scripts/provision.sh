@@ -6,8 +6,9 @@ set -eu
 
 # busybox-static: the rootfs; procps: ps on the host (chapter 02); util-linux:
 # unshare; diffutils: the chapters' diffs; iproute2: ip; sudo and make: the
-# README's commands; git: make lint lists the files to check with it.
-packages="busybox-static procps util-linux diffutils iproute2 bash sudo make git"
+# README's commands; git: make lint lists the files to check with it;
+# iptables: NAT and published ports (step 04).
+packages="busybox-static procps util-linux diffutils iproute2 iptables bash sudo make git"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "provision: run as root (sudo sh scripts/provision.sh)" >&2

@@ -14,10 +14,16 @@ func TestDemoShowsEveryStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sh", "scripts/demo.sh")
+	// In a network namespace of its own, like the transcripts.
+	netnsName, err := addScratchNetns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", netnsName, "sh", "scripts/demo.sh")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "DEMO_PAUSE=0")
 	out, err := cmd.CombinedOutput()
+	deleteScratchNetns(t, netnsName)
 	if err != nil {
 		t.Fatalf("scripts/demo.sh: %v\n%s", err, out)
 	}

@@ -37,6 +37,8 @@ func takeSnapshot() (snapshot, error) {
 		"runtime state":         func() ([]string, error) { return globTreeLines(stateDirs) },
 		"cgroups":               func() ([]string, error) { return globTreeLines(cgroupParents) },
 		"firewall rules (ipv4)": func() ([]string, error) { return firewallLines("iptables-save") },
+		"network namespaces":    netnsLines,
+		"test host network":     testHostNetworkLines,
 	}
 	for what, read := range readers {
 		lines, err := read()
@@ -210,6 +212,52 @@ func globTreeLines(patterns []string) ([]string, error) {
 		}
 	}
 	return lines, nil
+}
+
+// netnsLines lists the named network namespaces (ip netns list).
+func netnsLines() ([]string, error) {
+	entries, err := os.ReadDir("/run/netns")
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	var lines []string
+	for _, e := range entries {
+		lines = append(lines, e.Name())
+	}
+	return lines, err
+}
+
+// testHostNetworkLines lists the links, firewall rules and forwarding
+// setting of the network namespace that stands for the host from step 04 on.
+func testHostNetworkLines() ([]string, error) {
+	if _, err := os.Stat("/run/netns/" + testHostNS); err != nil {
+		return nil, nil
+	}
+	out, err := exec.Command("ip", "-n", testHostNS, "-o", "link", "show").Output()
+	if err != nil {
+		return nil, fmt.Errorf("ip -n %s link: %w", testHostNS, err)
+	}
+	var lines []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			lines = append(lines, "link "+strings.TrimSuffix(f[1], ":"))
+		}
+	}
+	rules, err := exec.Command("ip", "netns", "exec", testHostNS, "iptables-save").Output()
+	if err != nil {
+		return nil, fmt.Errorf("iptables-save in %s: %w", testHostNS, err)
+	}
+	for _, line := range strings.Split(string(rules), "\n") {
+		if strings.HasPrefix(line, "-A ") || (strings.HasPrefix(line, ":") && !strings.HasPrefix(line, ":PREROUTING") &&
+			!strings.HasPrefix(line, ":INPUT") && !strings.HasPrefix(line, ":OUTPUT") && !strings.HasPrefix(line, ":POSTROUTING") && !strings.HasPrefix(line, ":FORWARD")) {
+			lines = append(lines, "rule "+stripCounters(line))
+		}
+	}
+	forward, err := exec.Command("ip", "netns", "exec", testHostNS, "cat", "/proc/sys/net/ipv4/ip_forward").Output()
+	if err != nil {
+		return nil, err
+	}
+	return append(lines, "ip_forward "+strings.TrimSpace(string(forward))), nil
 }
 
 // firewallLines lists the rules iptables-save prints, without counters;

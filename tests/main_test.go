@@ -75,7 +75,18 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "tests: snapshot the host: %v\n", err)
 		os.Exit(1)
 	}
+	if err := setUpTestNetwork(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		if err := tearDownTestNetwork(); err != nil {
+			fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		}
+		os.Exit(1)
+	}
 	status := m.Run()
+	if err := tearDownTestNetwork(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		status = 1
+	}
 	after, err := takeSnapshot()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tests: snapshot the host: %v\n", err)

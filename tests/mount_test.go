@@ -78,7 +78,7 @@ func checkHostMountsUnchangedWhileRunning(t *testing.T, s step) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := s.start(t, nil, "sh", "-c", "echo ready; exec sleep 30")
+	c := s.start(t, nil, "sh", "-c", "echo ready; read line; exit 0")
 	c.waitForLine(t, "ready")
 	during, err := mountLines()
 	if err != nil {
@@ -86,6 +86,9 @@ func checkHostMountsUnchangedWhileRunning(t *testing.T, s step) {
 	}
 	if diff := setDifference(during, before); len(diff) > 0 {
 		t.Errorf("while a container runs, the host has mounts it did not have before:\n%s", strings.Join(diff, "\n"))
+	}
+	if status, _ := c.finish(t); status != 0 {
+		t.Errorf("the container did not exit cleanly: status %d, stderr %q", status, c.stderr.String())
 	}
 }
 
@@ -98,7 +101,7 @@ before=$(cut -d' ' -f3- /proc/self/mountinfo)
 status=$?
 after=$(cut -d' ' -f3- /proc/self/mountinfo)
 [ "$before" = "$after" ] || { echo "mounts leaked into the shared host:"; diff <(echo "$before") <(echo "$after"); }
-exit $status`, shellQuote(append([]string{s.bin}, s.runArgs(nil)...)))
+exit $status`, shellQuote(s.argv(s.runArgs(nil)...)))
 	cmd := exec.Command("unshare", "--mount", "--propagation", "unchanged", "bash", "-c", script)
 	out, err := cmd.CombinedOutput()
 	want := readFileString(filepath.Join(rootfsDir, "etc", "os-release"))

@@ -47,4 +47,6 @@ func checkContainerDiesWithTheRuntime(t *testing.T, s step) {
 			pid, strings.ReplaceAll(cmdline, "\x00", " "))
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+	<-c.done
+	s.cleanUpAfterKill(t)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -39,6 +40,17 @@ func (s step) runArgs(flags []string, command ...string) []string {
 	return append(args, command...)
 }
 
+// argv is the command line that runs the step binary with args: from step 04
+// on, inside the test's own network namespace standing for the host (see
+// network_test.go), so that the real host's links and firewall are never
+// touched. ip netns exec execs the binary: its PID is the runtime's.
+func (s step) argv(args ...string) []string {
+	if s.number >= 4 {
+		return append([]string{"ip", "netns", "exec", testHostNS, s.bin}, args...)
+	}
+	return append([]string{s.bin}, args...)
+}
+
 // run runs the step binary with args and waits for it.
 func (s step) run(t *testing.T, args ...string) result {
 	t.Helper()
@@ -63,7 +75,11 @@ func (s step) runCommand(t *testing.T, input string, attr *syscall.SysProcAttr, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bin, args...)
+	argv := s.argv(args...)
+	if attr != nil && attr.Credential != nil {
+		argv = append([]string{s.bin}, args...) // entering a namespace needs root
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.SysProcAttr = attr
 	cmd.Stdin = strings.NewReader(input)
 	var stdout, stderr bytes.Buffer
@@ -100,7 +116,9 @@ func statusOf(t *testing.T, err error) int {
 
 // running is a step binary started in the background.
 type running struct {
+	step   step
 	cmd    *exec.Cmd
+	stdin  io.WriteCloser
 	lines  chan string // the container's stdout, line by line
 	stderr bytes.Buffer
 	done   chan struct{}
@@ -111,11 +129,15 @@ type running struct {
 // test ends it with kill or wait; t.Cleanup kills it if the test did not.
 func (s step) start(t *testing.T, flags []string, command ...string) *running {
 	t.Helper()
-	cmd := exec.Command(s.bin, s.runArgs(flags, command...)...)
-	r := &running{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	argv := s.argv(s.runArgs(flags, command...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	r := &running{step: s, cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
 	cmd.Stderr = &r.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
@@ -139,13 +161,35 @@ func (s step) start(t *testing.T, flags []string, command ...string) *running {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 			<-r.done
+			s.cleanUpAfterKill(t)
 		}
 	})
 	return r
 }
 
-// waitForLine waits until the container prints want on a line of its own.
-func (r *running) waitForLine(t *testing.T, want string) {
+// cleanUpAfterKill removes what a runtime killed with SIGKILL could not: from
+// step 04 on, its network state, with the runtime's cleanup command.
+func (s step) cleanUpAfterKill(t *testing.T) {
+	t.Helper()
+	if s.number < 4 {
+		return
+	}
+	if r := s.run(t, "cleanup"); r.status != 0 {
+		t.Errorf("cleanup after killing the runtime: %v", r)
+	}
+}
+
+// finish closes the container's stdin, which ends a container waiting in
+// "read line", and waits for the runtime to exit.
+func (r *running) finish(t *testing.T) (status int, rest string) {
+	t.Helper()
+	r.stdin.Close()
+	return r.wait(t)
+}
+
+// waitForLine waits until the container prints want on a line of its own,
+// and returns the lines it printed before.
+func (r *running) waitForLine(t *testing.T, want string) (before []string) {
 	t.Helper()
 	timeout := time.After(commandTimeout)
 	for {
@@ -156,8 +200,9 @@ func (r *running) waitForLine(t *testing.T, want string) {
 				t.Fatalf("the container exited (%v, stderr %q) before printing %q", r.err, r.stderr.String(), want)
 			}
 			if line == want {
-				return
+				return before
 			}
+			before = append(before, line)
 		case <-timeout:
 			t.Fatalf("the container did not print %q within %s", want, commandTimeout)
 		}

@@ -55,6 +55,21 @@ var checks = []check{
 	{"SysIsReadOnly", 3, "mount sysfs on /sys with MS_RDONLY", checkSysIsReadOnly},
 	{"CommandIsLookedUpInTheRootfs", 3, "look the command up after pivot_root, so that a host-only program (bash) is not found", checkCommandIsLookedUpInTheRootfs},
 	{"MissingRootfsIsAnError", 3, "check --rootfs in the parent and say to run 'make rootfs'", checkMissingRootfsIsAnError},
+
+	// step 04: network namespace, bridge, NAT, published ports.
+	{"ContainerHasItsOwnNetworkNamespace", 4, "add CLONE_NEWNET to SysProcAttr.Cloneflags", namespaceCheck("net")},
+	{"Eth0HasAnAddressInTheSubnet", 4, "create a veth pair with one end on the bridge and the other, eth0, in the container; give eth0 an address of the subnet before the child goes on", checkEth0HasAnAddressInTheSubnet},
+	{"LoopbackAndGatewayAnswer", 4, "bring lo up in the container, give the bridge the gateway address, and add a default route via it", checkLoopbackAndGatewayAnswer},
+	{"NetworkFilesDescribeTheContainer", 4, "write hosts, hostname and resolv.conf per container and bind-mount them over the rootfs's /etc files", checkNetworkFilesDescribeTheContainer},
+	{"ContainersReachEachOther", 4, "plug every container's veth into the same bridge", checkContainersReachEachOther},
+	{"OutsideSeesTheHostsAddress", 4, "enable ip_forward and MASQUERADE the subnet's traffic leaving through another interface", checkOutsideSeesTheHostsAddress},
+	{"PublishedPortAnswers", 4, "DNAT the host port to the container in PREROUTING (other machines) and OUTPUT (the host itself); 127.0.0.1 also needs route_localnet on the bridge and MASQUERADE of 127.0.0.0/8", checkPublishedPortAnswers},
+	{"ConcurrentContainersGetDistinctAddresses", 4, "allocate addresses under an exclusive lock (flock), so that two runtimes never take the same one", checkConcurrentContainersGetDistinctAddresses},
+	{"NetworkNoneHasOnlyLoopback", 4, "with --network none, create the namespace and bring up only lo", checkNetworkNoneHasOnlyLoopback},
+	{"BadNetworkFlagsAreErrors", 4, "check -p, --network and --subnet before anything is created, with one line naming the bad value", checkBadNetworkFlagsAreErrors},
+	{"PortInUseIsAnError", 4, "before starting, refuse a host port that a program listens on or another container publishes", checkPortInUseIsAnError},
+	{"FullSubnetIsAnError", 4, "when every address of the subnet is leased, say so and start nothing", checkFullSubnetIsAnError},
+	{"KilledRuntimeIsCleanedUpByTheNextRun", 4, "leases name their runtime (PID and start time); reclaim those whose runtime is gone, with their rules, and remove the bridge with the last container", checkKilledRuntimeIsCleanedUpByTheNextRun},
 }
 
 // TestSteps runs, for every step under test, every check that step must pass.

@@ -117,7 +117,15 @@ func runTranscript(t *testing.T, tr transcript) {
 	if err := os.WriteFile(scriptFile, []byte(script.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", scriptFile)
+	// Each block runs in a network namespace of its own, with only loopback,
+	// standing for the reader's machine: a chapter's containers, bridges and
+	// firewall rules never touch the real host's (network safety).
+	netnsName, err := addScratchNetns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deleteScratchNetns(t, netnsName)
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", netnsName, "bash", "--noprofile", "--norc", scriptFile)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/local/sbin:/usr/sbin:/sbin", "LC_ALL=C")
 	var out bytes.Buffer
