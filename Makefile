@@ -41,7 +41,8 @@ shell: build rootfs ## an interactive shell in a container of step STEP, e.g. ma
 	@echo "$(STEP_DIR): a shell in a new container; type exit to leave"
 	@bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh
 
-test: build rootfs ## run the whole test suite: every step's checks and the chapters' transcripts (root)
+test: build rootfs ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
+	$(GO) test -count=1 $(addprefix ./,$(STEPS))
 	cd tests && $(GO) test -count=1 -timeout 20m
 
 # The tests run in go test's local directory mode (cd tests), which prints

@@ -19,7 +19,7 @@ func TestDemoShowsEveryStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", netnsName, "sh", "scripts/demo.sh")
+	cmd := exec.Command("nsenter", inNetns(netnsName, "sh", "scripts/demo.sh")...)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "DEMO_PAUSE=0")
 	out, err := cmd.CombinedOutput()

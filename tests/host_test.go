@@ -243,7 +243,7 @@ func testHostNetworkLines() ([]string, error) {
 			lines = append(lines, "link "+strings.TrimSuffix(f[1], ":"))
 		}
 	}
-	rules, err := exec.Command("ip", "netns", "exec", testHostNS, "iptables-save").Output()
+	rules, err := exec.Command("nsenter", inNetns(testHostNS, "iptables-save")...).Output()
 	if err != nil {
 		return nil, fmt.Errorf("iptables-save in %s: %w", testHostNS, err)
 	}
@@ -253,7 +253,7 @@ func testHostNetworkLines() ([]string, error) {
 			lines = append(lines, "rule "+stripCounters(line))
 		}
 	}
-	forward, err := exec.Command("ip", "netns", "exec", testHostNS, "cat", "/proc/sys/net/ipv4/ip_forward").Output()
+	forward, err := exec.Command("nsenter", inNetns(testHostNS, "cat", "/proc/sys/net/ipv4/ip_forward")...).Output()
 	if err != nil {
 		return nil, err
 	}

@@ -99,12 +99,12 @@ func fetch(t *testing.T, where func(ctx context.Context, args ...string) (string
 }
 
 func fromTestHost(ctx context.Context, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", testHostNS}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "nsenter", inNetns(testHostNS, args...)...).CombinedOutput()
 	return string(out), err
 }
 
 func fromOutside(ctx context.Context, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", testOutsideNS}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "nsenter", inNetns(testOutsideNS, args...)...).CombinedOutput()
 	return string(out), err
 }
 
@@ -189,7 +189,7 @@ func checkBadNetworkFlagsAreErrors(t *testing.T, s step) {
 
 func checkPortInUseIsAnError(t *testing.T, s step) {
 	// A listener in the test host, on the port to publish.
-	listener := exec.Command("ip", "netns", "exec", testHostNS, "busybox", "nc", "-l", "-p", "8081")
+	listener := exec.Command("nsenter", inNetns(testHostNS, "busybox", "nc", "-l", "-p", "8081")...)
 	if err := listener.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func setUpTestNetwork() error {
 	if err := os.WriteFile(filepath.Join(outsideWWW, "cgi-bin", "ip"), []byte(script), 0o755); err != nil {
 		return err
 	}
-	outsideServer = exec.Command("ip", "netns", "exec", testOutsideNS, "busybox", "httpd", "-f", "-p", outsideAddr+":80", "-h", outsideWWW)
+	outsideServer = exec.Command("nsenter", inNetns(testOutsideNS, "busybox", "httpd", "-f", "-p", outsideAddr+":80", "-h", outsideWWW)...)
 	if err := outsideServer.Start(); err != nil {
 		return fmt.Errorf("start the outside's web server: %w", err)
 	}
@@ -82,7 +82,7 @@ func setUpTestNetwork() error {
 	if !waitUntil(5*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		return exec.CommandContext(ctx, "ip", "netns", "exec", testHostNS, "busybox", "wget", "-q", "-O", "/dev/null", "http://"+outsideAddr+"/cgi-bin/ip").Run() == nil
+		return exec.CommandContext(ctx, "nsenter", inNetns(testHostNS, "busybox", "wget", "-q", "-O", "/dev/null", "http://"+outsideAddr+"/cgi-bin/ip")...).Run() == nil
 	}) {
 		return fmt.Errorf("the outside's web server does not answer on %s:80", outsideAddr)
 	}
@@ -118,13 +118,13 @@ func tearDownTestNetwork() error {
 // inTestHost runs a command in the test host's network namespace and
 // returns its combined output.
 func inTestHost(args ...string) (string, error) {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", testHostNS}, args...)...).CombinedOutput()
+	out, err := exec.Command("nsenter", inNetns(testHostNS, args...)...).CombinedOutput()
 	return string(out), err
 }
 
 // inOutside runs a command in the outside's network namespace.
 func inOutside(args ...string) (string, error) {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", testOutsideNS}, args...)...).CombinedOutput()
+	out, err := exec.Command("nsenter", inNetns(testOutsideNS, args...)...).CombinedOutput()
 	return string(out), err
 }
 
@@ -152,13 +152,13 @@ func deleteScratchNetns(t *testing.T, name string) {
 			left = append(left, "link "+strings.TrimSuffix(f[1], ":"))
 		}
 	}
-	rules, _ := exec.Command("ip", "netns", "exec", name, "iptables-save").Output()
+	rules, _ := exec.Command("nsenter", inNetns(name, "iptables-save")...).Output()
 	for _, line := range strings.Split(string(rules), "\n") {
 		if strings.HasPrefix(line, "-A ") || strings.HasPrefix(line, ":TINYRUN") {
 			left = append(left, "rule "+line)
 		}
 	}
-	if forward, _ := exec.Command("ip", "netns", "exec", name, "cat", "/proc/sys/net/ipv4/ip_forward").Output(); strings.TrimSpace(string(forward)) != "0" {
+	if forward, _ := exec.Command("nsenter", inNetns(name, "cat", "/proc/sys/net/ipv4/ip_forward")...).Output(); strings.TrimSpace(string(forward)) != "0" {
 		left = append(left, "ip_forward "+strings.TrimSpace(string(forward)))
 	}
 	if len(left) > 0 {
@@ -167,4 +167,12 @@ func deleteScratchNetns(t *testing.T, name string) {
 	if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 		t.Errorf("ip netns del %s: %v: %s", name, err, out)
 	}
+}
+
+// inNetns returns the arguments of nsenter(1) that run args in the named
+// network namespace. Unlike ip netns exec, nsenter changes nothing else: ip
+// netns exec also mounts a new /sys, which hides the cgroup filesystems.
+// Both exec the command, so its PID is nsenter's.
+func inNetns(name string, args ...string) []string {
+	return append([]string{"--net=/run/netns/" + name, "--"}, args...)
 }

@@ -43,10 +43,10 @@ func (s step) runArgs(flags []string, command ...string) []string {
 // argv is the command line that runs the step binary with args: from step 04
 // on, inside the test's own network namespace standing for the host (see
 // network_test.go), so that the real host's links and firewall are never
-// touched. ip netns exec execs the binary: its PID is the runtime's.
+// touched. nsenter execs the binary: its PID is the runtime's.
 func (s step) argv(args ...string) []string {
 	if s.number >= 4 {
-		return append([]string{"ip", "netns", "exec", testHostNS, s.bin}, args...)
+		return append([]string{"nsenter"}, inNetns(testHostNS, append([]string{s.bin}, args...)...)...)
 	}
 	return append([]string{s.bin}, args...)
 }

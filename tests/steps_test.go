@@ -70,6 +70,14 @@ var checks = []check{
 	{"PortInUseIsAnError", 4, "before starting, refuse a host port that a program listens on or another container publishes", checkPortInUseIsAnError},
 	{"FullSubnetIsAnError", 4, "when every address of the subnet is leased, say so and start nothing", checkFullSubnetIsAnError},
 	{"KilledRuntimeIsCleanedUpByTheNextRun", 4, "leases name their runtime (PID and start time); reclaim those whose runtime is gone, with their rules, and remove the bridge with the last container", checkKilledRuntimeIsCleanedUpByTheNextRun},
+
+	// step 05: cgroups.
+	{"MemoryHogIsOOMKilled", 5, "write -m to memory.max (v2) or memory.limit_in_bytes and memory.memsw.limit_in_bytes (v1); after the container exits, read oom_kill from memory.events or memory.oom_control and say so", checkMemoryHogIsOOMKilled},
+	{"MemoryWithinTheLimitSucceeds", 5, "a limit above what the command needs must not get in its way", checkMemoryWithinTheLimitSucceeds},
+	{"ForkBombStopsAtThePidsLimit", 5, "write --pids-limit to pids.max, and put the container's PID 1 in the cgroup before it runs anything", checkForkBombStopsAtThePidsLimit},
+	{"CPUQuotaIsHalfACPU", 5, "--cpus 0.5 is a quota of 50000 µs per 100000 µs: cpu.max on v2, cpu.cfs_quota_us and cpu.cfs_period_us on v1", checkCPUQuotaIsHalfACPU},
+	{"CpusetPinsToCPU0", 5, "write --cpuset-cpus to cpuset.cpus; on v1 copy cpuset.mems (and the parent's cpus and mems) first", checkCpusetPinsToCPU0},
+	{"BadLimitsAreErrors", 5, "check every limit before creating anything, and say which value is wrong", checkBadLimitsAreErrors},
 }
 
 // TestSteps runs, for every step under test, every check that step must pass.

@@ -125,7 +125,7 @@ func runTranscript(t *testing.T, tr transcript) {
 		t.Fatal(err)
 	}
 	defer deleteScratchNetns(t, netnsName)
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", netnsName, "bash", "--noprofile", "--norc", scriptFile)
+	cmd := exec.CommandContext(ctx, "nsenter", inNetns(netnsName, "bash", "--noprofile", "--norc", scriptFile)...)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/local/sbin:/usr/sbin:/sbin", "LC_ALL=C")
 	var out bytes.Buffer

@@ -1,0 +1,316 @@
+// Command step05-cgroups runs a command with a hostname of its own, as PID 1
+// of its own process tree, with a root filesystem and mount table of its own,
+// a network of its own behind a bridge, and limits on the memory, CPU time,
+// processes and CPUs it may use.
+//
+// Map of this file (the same shape in every step):
+//
+//	main            builds the command line and is the only place that prints an error
+//	runCommand      "run": the parent, on the host, starts the container process
+//	initCommand     "init": the child, inside the new namespaces, sets them up and execs CMD
+//	exitStatus      how the container's exit status travels back to main
+//
+// The parent cannot set up a namespace it is not in, and a Go program cannot
+// fork without exec (the runtime's threads do not survive fork), so the parent
+// starts this same binary again, /proc/self/exe, with the hidden "init" command,
+// inside the new namespaces. That child finishes the setup from the inside and
+// then replaces itself with the user's command (execve(2)), which so inherits
+// the namespaces. runc starts its containers the same way ("runc init").
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// programName names the binary in its help and at the start of its errors.
+const programName = "step05-cgroups"
+
+// Exit statuses of the runtime's own failures, the ones Docker uses: the
+// container's command never ran (125), was found but could not be executed
+// (126), or was not found (127). Any other status is the command's own.
+const (
+	statusRuntimeError = 125
+	statusCannotExec   = 126
+	statusNotFound     = 127
+)
+
+// hostnameFlag is shared by "run" (where the user sets it) and "init" (where
+// the parent passes it on to the child).
+var hostnameFlag = &cli.StringFlag{
+	Name:  "hostname",
+	Usage: "hostname inside the container (default: a random container ID)",
+}
+
+var runCommand = &cli.Command{
+	Name:         "run",
+	Usage:        "run a command in a new container",
+	ArgsUsage:    "CMD [ARG...]   e.g. run --hostname box hostname",
+	Flags:        []cli.Flag{hostnameFlag, rootfsFlag, networkFlag, subnetFlag, publishFlag, memoryFlag, cpusFlag, pidsLimitFlag, cpusetFlag},
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() == 0 {
+			return fmt.Errorf("no command given: try '%s run sh'", programName)
+		}
+		id := newContainerID()
+		hostname := ctx.String("hostname")
+		if hostname == "" {
+			hostname = id
+		}
+		if err := validateHostname(hostname); err != nil {
+			return err
+		}
+		rootfs, err := checkRootfs(ctx.String("rootfs"))
+		if err != nil {
+			return err
+		}
+		network, err := parseNetworkOptions(ctx)
+		if err != nil {
+			return err
+		}
+		limits, err := parseLimits(ctx)
+		if err != nil {
+			return err
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("creating namespaces needs root: run it with sudo")
+		}
+		return run(id, hostname, rootfs, network, limits, ctx.Args().Slice())
+	},
+}
+
+var cleanupCommand = &cli.Command{
+	Name:  "cleanup",
+	Usage: "remove what a runtime killed with SIGKILL left behind: cgroups, addresses, port rules, the bridge",
+	Action: func(ctx *cli.Context) error {
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("changing the network needs root: run it with sudo")
+		}
+		return errors.Join(cleanupCgroups(), cleanup())
+	},
+}
+
+var initCommand = &cli.Command{
+	Name:   "init",
+	Usage:  "set up the container from the inside, then exec CMD (run starts it; do not call it yourself)",
+	Hidden: true,
+	Flags:  []cli.Flag{hostnameFlag, rootfsFlag, networkFilesFlag},
+	Action: func(ctx *cli.Context) error {
+		return initContainer(ctx.String("hostname"), ctx.String("rootfs"), ctx.String("network-files"), ctx.Args().Slice())
+	},
+}
+
+func main() {
+	app := &cli.App{
+		Name:            programName,
+		Usage:           "run a command with its own hostname, process IDs, mounts, root filesystem and network, within limits",
+		Commands:        []*cli.Command{runCommand, cleanupCommand, initCommand},
+		HideHelpCommand: true,
+		OnUsageError:    usageError,
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return fmt.Errorf("unknown command %q: see '%s --help'", ctx.Args().First(), programName)
+			}
+			return cli.ShowAppHelp(ctx)
+		},
+	}
+	err := app.Run(os.Args)
+	var status exitStatus
+	var killed containerKilled
+	switch {
+	case err == nil:
+	case errors.As(err, &killed):
+		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, killed)
+		errors.As(killed.status, &status)
+		os.Exit(int(status))
+	case errors.As(err, &status):
+		os.Exit(int(status))
+	default:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+		os.Exit(statusFor(err))
+	}
+}
+
+// run starts the container process, waits for it and returns its exit status.
+// It is the parent side: everything here happens on the host.
+func run(id, hostname, rootfs string, network networkOptions, limits limits, command []string) (err error) {
+	// Before anything starts, so that a taken port or a full subnet is an
+	// error with nothing to undo.
+	attachment, err := reserveNetwork(id, hostname, network)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, attachment.release()) }()
+	// The cgroup exists, with its limits, before the process that goes in.
+	cg, err := createCgroup(id, limits)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, cg.remove()) }()
+	// The child waits on this pipe until its network is ready (waitForNetwork).
+	networkReady, signalNetworkReady, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("create pipe: %w", err)
+	}
+	defer signalNetworkReady.Close()
+	args := append([]string{"init", "--hostname", hostname, "--rootfs", rootfs, "--network-files", attachment.filesDir, "--"}, command...)
+	cmd := exec.Command("/proc/self/exe", args...)
+	cmd.Args[0] = programName // what ps shows for the container process until it execs
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{networkReady} // the child's fd 3
+	// clone(2) creates the new namespaces and the child in one call; only the
+	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: utsCloneFlags | pidCloneFlags | mountCloneFlags | ipcCloneFlags | netCloneFlags,
+		Pdeathsig:  containerDeathSignal,
+	}
+	cg.startInside(cmd.SysProcAttr)
+	if err := cmd.Start(); err != nil {
+		networkReady.Close()
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
+		}
+		return fmt.Errorf("start container process: %w", err)
+	}
+	networkReady.Close() // the child has its own copy
+	if err := cg.join(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return err
+	}
+	if err := attachment.connect(cmd.Process.Pid); err != nil {
+		// The child is still waiting: it never ran the command.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return err
+	}
+	if err := signalReady(signalNetworkReady); err != nil {
+		return err
+	}
+	stopForwarding := forwardSignals(cmd.Process)
+	defer stopForwarding()
+	status := containerExitStatus(cmd.Wait())
+	if cg.oomKilled() {
+		return containerKilled{status: status, reason: "out of memory " + limits.memoryString()}
+	}
+	return status
+}
+
+// initContainer is the child side: it runs inside the new namespaces, as the
+// container's first process, and on success never returns (it becomes CMD).
+func initContainer(hostname, rootfs, networkFiles string, command []string) error {
+	if len(command) == 0 {
+		return errors.New("init: no command given (init is started by run)")
+	}
+	// First: nothing of the container runs before its network is ready.
+	if err := waitForNetwork(); err != nil {
+		return err
+	}
+	if err := setHostname(hostname); err != nil {
+		return err
+	}
+	// Before execCommand, so that the command is looked up in the
+	// container's filesystem, not the host's.
+	if err := setupRootfs(rootfs, networkFiles); err != nil {
+		return err
+	}
+	return execCommand(command)
+}
+
+// execCommand replaces this process with the user's command, looked up in PATH.
+// Returns only on failure.
+func execCommand(command []string) error {
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		// LookPath's own message repeats the name; keep only its cause:
+		// exec.ErrNotFound, or fs.ErrPermission for a file that is not
+		// executable, which execve(2) would call EACCES.
+		var lookErr *exec.Error
+		if errors.As(err, &lookErr) {
+			err = lookErr.Err
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			err = unix.EACCES
+		}
+		return fmt.Errorf("command %q: %w", command[0], err)
+	}
+	err = unix.Exec(path, command, os.Environ())
+	if errors.Is(err, unix.ENOENT) {
+		// LookPath found the file, so what is missing is the program that
+		// runs it: its #! interpreter or its dynamic loader (man 2 execve).
+		return fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)
+	}
+	return fmt.Errorf("exec %s: %w", path, err)
+}
+
+// exitStatus is an error that carries only an exit status: main exits with it
+// and prints nothing, so the container's output is all the user sees.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// containerKilled is the exit status of a container the kernel killed, with
+// the reason, which main prints before exiting with the status.
+type containerKilled struct {
+	status error // the exitStatus
+	reason string
+}
+
+func (k containerKilled) Error() string { return "container was killed: " + k.reason }
+
+// containerExitStatus turns what cmd.Wait returned into the status run exits
+// with: the container's own, or 128+N when signal N killed it, the way a
+// shell reports a killed command (man 1 bash, "EXIT STATUS").
+func containerExitStatus(waitErr error) error {
+	if waitErr == nil {
+		return nil
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(waitErr, &exitErr) {
+		return fmt.Errorf("wait for container process: %w", waitErr)
+	}
+	status := exitErr.Sys().(syscall.WaitStatus)
+	if status.Signaled() {
+		return exitStatus(128 + int(status.Signal()))
+	}
+	return exitStatus(status.ExitStatus())
+}
+
+// statusFor chooses the exit status for an error the runtime prints itself.
+func statusFor(err error) int {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
+		return statusNotFound
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
+		return statusCannotExec
+	default:
+		return statusRuntimeError
+	}
+}
+
+// usageError turns urfave/cli's usage errors (an unknown flag, a malformed
+// value) into one line that says where to look, instead of the whole help.
+func usageError(ctx *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%v: see '%s --help'", err, ctx.Command.HelpName)
+}
+
+// newContainerID returns 12 random hex digits, which name the container
+// (and are its default hostname), as Docker's short container IDs do.
+func newContainerID() string {
+	id := make([]byte, 6)
+	if _, err := rand.Read(id); err != nil {
+		// crypto/rand does not fail on Linux 3.17+ (getrandom(2)); a fixed
+		// name is still a working hostname if it ever does.
+		return "container"
+	}
+	return hex.EncodeToString(id)
+}
