@@ -13,7 +13,7 @@ ROOTFS := rootfs
 STEP ?= $(lastword $(STEPS))
 STEP_DIR = $(firstword $(filter step$(shell printf '%02d' $(patsubst step%,%,$(firstword $(subst -, ,$(STEP)))) 2>/dev/null)-%,$(STEPS)) $(filter $(STEP),$(STEPS)))
 
-.PHONY: all build rootfs demo shell test check lint diffs clean help go-found
+.PHONY: all build rootfs demo shell test test-vm check lint diffs clean help go-found
 
 all: build
 
@@ -45,6 +45,9 @@ test: build rootfs ## run the whole test suite: unit tests, every step's checks,
 	$(GO) test -count=1 $(addprefix ./,$(STEPS))
 	cd tests && $(GO) test -count=1 -timeout 20m
 
+test-vm: build rootfs ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
+	GO=$(GO) bash scripts/test-vm.sh
+
 # The tests run in go test's local directory mode (cd tests), which prints
 # the suite's report; make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
 # another build, or DIR=path/to/step (a directory inside this module) to build one.
@@ -59,5 +62,5 @@ lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
 diffs: go-found ## rewrite the step-to-step diffs (and whole-declaration excerpts) in docs/ from the code
 	cd tests && $(GO) test -count=1 -run 'TestChapterDiffsAreCurrent|TestCodeExcerptsMatchSource' -args -update
 
-clean: ## remove bin/ and rootfs/
-	rm -rf bin $(ROOTFS) $(ROOTFS).new
+clean: ## remove bin/, rootfs/ and the test VM's cache
+	rm -rf bin $(ROOTFS) $(ROOTFS).new .cache

@@ -464,6 +464,9 @@ func setUpBridge(subnet netip.Prefix) error {
 	} else if data, err := os.ReadFile(ipForwardSysctl); err == nil {
 		setup.IPForward = strings.TrimSpace(string(data))
 	}
+	if err := os.MkdirAll(networkDir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", networkDir, err)
+	}
 	if err := writeJSON(bridgeState, setup); err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Address allocation (IPAM): a free address of the subnet for each container,
 // correct when runtimes start at the same moment and after a runtime is killed.
 //
-// Every address in use has a lease, a small JSON file under /run/tinyrun/leases
+// Every address in use has a lease, a small JSON file under /run/tinyrun/net-*/leases
 // named after the address, holding the container's ID, the runtime's PID and
 // start time, its veth and its published ports: all that must be undone when
 // it ends. Every change to the leases, the bridge or the NAT rules happens
@@ -42,9 +42,24 @@ import (
 const (
 	stateDir      = "/run/tinyrun"
 	lockPath      = stateDir + "/lock"
-	leasesDir     = stateDir + "/leases"
 	containersDir = stateDir + "/containers"
-	bridgeState   = stateDir + "/bridge.json"
+)
+
+// networkDir holds the leases and the bridge's state of the network namespace
+// the runtime runs in (net-INODE, the namespace's inode number): a bridge and
+// its firewall rules belong to one network namespace, so their bookkeeping
+// does too, and runtimes started in two namespaces do not mix them up.
+var networkDir = func() string {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		return filepath.Join(stateDir, "net")
+	}
+	return filepath.Join(stateDir, fmt.Sprintf("net-%d", st.Ino))
+}()
+
+var (
+	leasesDir   = filepath.Join(networkDir, "leases")
+	bridgeState = filepath.Join(networkDir, "bridge.json")
 )
 
 // lease is one container's hold on an address, and what to undo when it ends.
@@ -95,7 +110,8 @@ func leaseAddress(id string, opts networkOptions) (*lease, error) {
 	}
 	if len(leases) == 0 {
 		if err := setUpBridge(opts.subnet); err != nil {
-			return nil, err
+			// Half a bridge is worse than none: undo what was done.
+			return nil, errors.Join(err, tearDownBridge())
 		}
 	} else if subnet := bridgeSubnet(); subnet != opts.subnet {
 		return nil, fmt.Errorf("bridge %s has subnet %s, in use by running containers: --subnet %s must wait until they exit", bridgeName, subnet, opts.subnet)
@@ -288,7 +304,7 @@ func removeStateDir() error {
 	if len(leases) > 0 || len(containers) > 0 {
 		return nil
 	}
-	for _, path := range []string{leasesDir, containersDir, lockPath, stateDir} {
+	for _, path := range []string{leasesDir, networkDir, containersDir, lockPath, stateDir} {
 		// ENOTEMPTY: a file this runtime does not know of; leave it be.
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTEMPTY) {
 			return fmt.Errorf("remove %s: %w", path, err)

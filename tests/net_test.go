@@ -237,3 +237,16 @@ func checkKilledRuntimeIsCleanedUpByTheNextRun(t *testing.T, s step) {
 		t.Errorf("the run after a killed runtime: %v", r)
 	}
 }
+
+func checkMissingIptablesIsAClearError(t *testing.T, s step) {
+	// A PATH without the sbin directories, where iptables lives: the runtime
+	// must fail before the container starts, and undo its half-made bridge.
+	path := "/usr/local/bin:/usr/bin:/bin"
+	for _, dir := range strings.Split(path, ":") {
+		if _, err := exec.LookPath(dir + "/iptables"); err == nil {
+			t.Fatalf("%s/iptables exists: this check needs a PATH without iptables", dir)
+		}
+	}
+	r := s.runWithEnv(t, []string{"PATH=" + path}, s.runArgs(nil, "true")...)
+	wantOneLineError(t, "run with no iptables in PATH", r, "iptables")
+}

@@ -60,18 +60,24 @@ func (s step) run(t *testing.T, args ...string) result {
 // runWithInput runs the step binary with args, stdin fed from input.
 func (s step) runWithInput(t *testing.T, input string, args ...string) result {
 	t.Helper()
-	return s.runCommand(t, input, nil, args...)
+	return s.runCommand(t, input, nil, nil, args...)
+}
+
+// runWithEnv runs the step binary with args and the environment env.
+func (s step) runWithEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	return s.runCommand(t, "", nil, env, args...)
 }
 
 // runAs runs the step binary with args as the user uid (and group uid).
 func (s step) runAs(t *testing.T, uid uint32, args ...string) result {
 	t.Helper()
-	return s.runCommand(t, "", &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}, args...)
+	return s.runCommand(t, "", &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}, nil, args...)
 }
 
 // runCommand runs the step binary with args, stdin fed from input, with
-// attributes attr, and waits for it.
-func (s step) runCommand(t *testing.T, input string, attr *syscall.SysProcAttr, args ...string) result {
+// attributes attr and environment env (nil: the suite's), and waits for it.
+func (s step) runCommand(t *testing.T, input string, attr *syscall.SysProcAttr, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
@@ -81,6 +87,7 @@ func (s step) runCommand(t *testing.T, input string, attr *syscall.SysProcAttr, 
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.SysProcAttr = attr
+	cmd.Env = env
 	cmd.Stdin = strings.NewReader(input)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

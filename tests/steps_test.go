@@ -69,6 +69,7 @@ var checks = []check{
 	{"BadNetworkFlagsAreErrors", 4, "check -p, --network and --subnet before anything is created, with one line naming the bad value", checkBadNetworkFlagsAreErrors},
 	{"PortInUseIsAnError", 4, "before starting, refuse a host port that a program listens on or another container publishes", checkPortInUseIsAnError},
 	{"FullSubnetIsAnError", 4, "when every address of the subnet is leased, say so and start nothing", checkFullSubnetIsAnError},
+	{"MissingIptablesIsAClearError", 4, "name the iptables commands tried and what to install; undo the bridge set up before the failure", checkMissingIptablesIsAClearError},
 	{"KilledRuntimeIsCleanedUpByTheNextRun", 4, "leases name their runtime (PID and start time); reclaim those whose runtime is gone, with their rules, and remove the bridge with the last container", checkKilledRuntimeIsCleanedUpByTheNextRun},
 
 	// step 05: cgroups.
