@@ -52,11 +52,12 @@ test-vm: build rootfs ## the steps' checks in a VM booting Debian 12's stock ker
 # the suite's report; make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
 # another build, or DIR=path/to/step (a directory inside this module) to build one.
 check: build rootfs ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
+	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
 	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(abspath $(DIR))')
 
 lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
 	$(GO) vet ./...
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$($(dir $(GO))gofmt -l $$(find . -name '*.go' -not -path './.cache/*')) || exit 1; \
 	  if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
 
 diffs: go-found ## rewrite the step-to-step diffs (and whole-declaration excerpts) in docs/ from the code

@@ -11,9 +11,10 @@ if [ -t 1 ]; then bold=$(printf '\033[1m'); dim=$(printf '\033[2m'); off=$(print
 say() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
 heading() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$off"; }
 # show CMD...: print a command as typed at a root prompt, run it, then pause.
+# A command that fails stops the demo: something is broken.
 show() {
 	printf '%s# %s%s\n' "$bold" "$*" "$off"
-	sh -c "$*"
+	sh -c "$*" || { echo "demo: that command failed (status $?)" >&2; exit 1; }
 	sleep "$pause"
 }
 
@@ -51,7 +52,7 @@ if [ -x bin/step03-mount ]; then
 	show "bin/step03-mount run cat /etc/os-release"
 	show "bin/step03-mount run ls /"
 	say "The host's files are out of reach, and the host's mount table did not change:"
-	show "bin/step03-mount run ls \$PWD"
+	show "bin/step03-mount run ls \$PWD || echo \"(status \$?: not in the container)\""
 	show "cat /proc/self/mountinfo | wc -l; bin/step03-mount run true; cat /proc/self/mountinfo | wc -l"
 fi
 
@@ -64,6 +65,16 @@ if [ -x bin/step04-net ]; then
 	show "bin/step04-net run --hostname web -p 8080:80 sh -c 'httpd -p 80 -h /etc; sleep 2' & sleep 1; busybox wget -q -O - http://127.0.0.1:8080/hostname; wait"
 	say "With --network none, only loopback:"
 	show "bin/step04-net run --network none ip link"
+fi
+
+if [ -x bin/step05-cgroups ]; then
+	heading "step05-cgroups: limits on memory, CPU and processes (cgroups, docs/05-cgroups.md)"
+	say "A program that eats memory, under a 32 MiB limit, is killed, and the runtime says why:"
+	show "bin/step05-cgroups run -m 32m tail /dev/zero || echo \"(status \$?)\""
+	say "Pinned to CPU 0 of this host's $(nproc):"
+	show "bin/step05-cgroups run --cpuset-cpus 0 grep Cpus_allowed_list /proc/self/status"
+	say "Half a CPU: a busy loop gets about half of the time that passes (real vs user):"
+	show "bin/step05-cgroups run --cpus 0.5 time sh -c 'i=0; while [ \$i -lt 300000 ]; do i=\$((i+1)); done'"
 fi
 
 heading "That was every step built so far."

@@ -20,7 +20,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"syscall"
@@ -142,30 +141,41 @@ func initContainer(hostname string, command []string) error {
 }
 
 // execCommand replaces this process with the user's command, looked up in PATH.
-// Returns only on failure.
+// Returns only on failure, with a commandError.
 func execCommand(command []string) error {
 	path, err := exec.LookPath(command[0])
 	if err != nil {
 		// LookPath's own message repeats the name; keep only its cause:
 		// exec.ErrNotFound, or fs.ErrPermission for a file that is not
-		// executable, which execve(2) would call EACCES.
+		// executable.
 		var lookErr *exec.Error
 		if errors.As(err, &lookErr) {
 			err = lookErr.Err
 		}
-		if errors.Is(err, fs.ErrPermission) {
-			err = unix.EACCES
+		if errors.Is(err, exec.ErrNotFound) {
+			return commandError{statusNotFound, fmt.Errorf("command %q: %w", command[0], err)}
 		}
-		return fmt.Errorf("command %q: %w", command[0], err)
+		return commandError{statusCannotExec, fmt.Errorf("command %q: %w", command[0], err)}
 	}
 	err = unix.Exec(path, command, os.Environ())
 	if errors.Is(err, unix.ENOENT) {
 		// LookPath found the file, so what is missing is the program that
 		// runs it: its #! interpreter or its dynamic loader (man 2 execve).
-		return fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)
+		return commandError{statusNotFound, fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)}
 	}
-	return fmt.Errorf("exec %s: %w", path, err)
+	return commandError{statusCannotExec, fmt.Errorf("exec %s: %w", path, err)}
 }
+
+// commandError is a failure to start the container's command: status is
+// what a shell would exit with, 127 for not found, 126 for found but not
+// runnable.
+type commandError struct {
+	status int
+	err    error
+}
+
+func (e commandError) Error() string { return e.err.Error() }
+func (e commandError) Unwrap() error { return e.err }
 
 // exitStatus is an error that carries only an exit status: main exits with it
 // and prints nothing, so the container's output is all the user sees.
@@ -191,16 +201,14 @@ func containerExitStatus(waitErr error) error {
 	return exitStatus(status.ExitStatus())
 }
 
-// statusFor chooses the exit status for an error the runtime prints itself.
+// statusFor chooses the exit status for an error the runtime prints itself:
+// the command's failure to start, or else the runtime's own.
 func statusFor(err error) int {
-	switch {
-	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
-		return statusNotFound
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
-		return statusCannotExec
-	default:
-		return statusRuntimeError
+	var failed commandError
+	if errors.As(err, &failed) {
+		return failed.status
 	}
+	return statusRuntimeError
 }
 
 // usageError turns urfave/cli's usage errors (an unknown flag, a malformed

@@ -60,6 +60,10 @@ func networkRules(subnet string) []rule {
 		// The host's 127.0.0.1 reaches a published port: the container
 		// could not answer 127.0.0.1, so it sees the gateway instead.
 		{"nat", "POSTROUTING", []string{"-s", "127.0.0.0/8", "-o", bridgeName, "-j", "MASQUERADE"}},
+		// route_localnet (net.go) lets 127.0.0.0/8 through the bridge; a
+		// container must not use that to reach the host's loopback services
+		// (CVE-2020-8558): drop what comes in addressed to 127/8 elsewhere than lo.
+		{"raw", "PREROUTING", []string{"!", "-i", "lo", "-d", "127.0.0.0/8", "-j", "DROP"}},
 		{"filter", "FORWARD", []string{"-j", forwardChain}},
 		// Containers may send anywhere; only replies come back in,
 		// and the published ports (portRules).

@@ -22,9 +22,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -88,7 +89,7 @@ var cleanupCommand = &cli.Command{
 	Usage: "remove what a runtime killed with SIGKILL left behind: addresses, port rules, the bridge",
 	Action: func(ctx *cli.Context) error {
 		if os.Geteuid() != 0 {
-			return fmt.Errorf("changing the network needs root: run it with sudo")
+			return fmt.Errorf("cleaning up needs root: run it with sudo")
 		}
 		return cleanup()
 	},
@@ -119,20 +120,29 @@ func main() {
 		},
 	}
 	err := app.Run(os.Args)
-	var status exitStatus
-	switch {
-	case err == nil:
-	case errors.As(err, &status):
-		os.Exit(int(status))
-	default:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
-		os.Exit(statusFor(err))
+	if err == nil {
+		return
 	}
+	if message := runtimeErrors(err); message != "" {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", programName, message)
+	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		os.Exit(int(status))
+	}
+	os.Exit(statusFor(err))
 }
 
 // run starts the container process, waits for it and returns its exit status.
 // It is the parent side: everything here happens on the host.
 func run(id, hostname, rootfs string, network networkOptions, command []string) (err error) {
+	// Until the container runs, and while it is taken down after, a signal
+	// must not kill the runtime half-way through setting up or removing its
+	// network: hold the signals (signal.Notify turns their default action
+	// off), and pass those that came early on to PID 1 once it runs.
+	held := make(chan os.Signal, len(forwardedSignals))
+	signal.Notify(held, forwardedSignals...)
+	defer signal.Stop(held)
 	// Before anything starts, so that a taken port or a full subnet is an
 	// error with nothing to undo.
 	attachment, err := reserveNetwork(id, hostname, network)
@@ -174,6 +184,11 @@ func run(id, hostname, rootfs string, network networkOptions, command []string) 
 	if err := signalReady(signalNetworkReady); err != nil {
 		return err
 	}
+	for len(held) > 0 {
+		if err := cmd.Process.Signal(<-held); err != nil {
+			break // PID 1 is gone already; Wait says how
+		}
+	}
 	stopForwarding := forwardSignals(cmd.Process)
 	defer stopForwarding()
 	return containerExitStatus(cmd.Wait())
@@ -201,30 +216,41 @@ func initContainer(hostname, rootfs, networkFiles string, command []string) erro
 }
 
 // execCommand replaces this process with the user's command, looked up in PATH.
-// Returns only on failure.
+// Returns only on failure, with a commandError.
 func execCommand(command []string) error {
 	path, err := exec.LookPath(command[0])
 	if err != nil {
 		// LookPath's own message repeats the name; keep only its cause:
 		// exec.ErrNotFound, or fs.ErrPermission for a file that is not
-		// executable, which execve(2) would call EACCES.
+		// executable.
 		var lookErr *exec.Error
 		if errors.As(err, &lookErr) {
 			err = lookErr.Err
 		}
-		if errors.Is(err, fs.ErrPermission) {
-			err = unix.EACCES
+		if errors.Is(err, exec.ErrNotFound) {
+			return commandError{statusNotFound, fmt.Errorf("command %q: %w", command[0], err)}
 		}
-		return fmt.Errorf("command %q: %w", command[0], err)
+		return commandError{statusCannotExec, fmt.Errorf("command %q: %w", command[0], err)}
 	}
 	err = unix.Exec(path, command, os.Environ())
 	if errors.Is(err, unix.ENOENT) {
 		// LookPath found the file, so what is missing is the program that
 		// runs it: its #! interpreter or its dynamic loader (man 2 execve).
-		return fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)
+		return commandError{statusNotFound, fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)}
 	}
-	return fmt.Errorf("exec %s: %w", path, err)
+	return commandError{statusCannotExec, fmt.Errorf("exec %s: %w", path, err)}
 }
+
+// commandError is a failure to start the container's command: status is
+// what a shell would exit with, 127 for not found, 126 for found but not
+// runnable.
+type commandError struct {
+	status int
+	err    error
+}
+
+func (e commandError) Error() string { return e.err.Error() }
+func (e commandError) Unwrap() error { return e.err }
 
 // exitStatus is an error that carries only an exit status: main exits with it
 // and prints nothing, so the container's output is all the user sees.
@@ -250,16 +276,35 @@ func containerExitStatus(waitErr error) error {
 	return exitStatus(status.ExitStatus())
 }
 
-// statusFor chooses the exit status for an error the runtime prints itself.
-func statusFor(err error) int {
-	switch {
-	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
-		return statusNotFound
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC):
-		return statusCannotExec
-	default:
-		return statusRuntimeError
+// runtimeErrors returns the runtime's own errors in err, on one line: err
+// may join the container's exit status, which is not an error to print, with
+// errors of the cleanup after the container.
+func runtimeErrors(err error) string {
+	var messages []string
+	var collect func(error)
+	collect = func(err error) {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				collect(e)
+			}
+			return
+		}
+		if _, isStatus := err.(exitStatus); !isStatus {
+			messages = append(messages, strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
 	}
+	collect(err)
+	return strings.Join(messages, "; ")
+}
+
+// statusFor chooses the exit status for an error the runtime prints itself:
+// the command's failure to start, or else the runtime's own.
+func statusFor(err error) int {
+	var failed commandError
+	if errors.As(err, &failed) {
+		return failed.status
+	}
+	return statusRuntimeError
 }
 
 // usageError turns urfave/cli's usage errors (an unknown flag, a malformed

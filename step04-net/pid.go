@@ -22,7 +22,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"os/signal"
 	"runtime"
@@ -62,7 +61,7 @@ var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT}
 // PID 1 until the returned stop function is called. PID 1 acts on them only
 // if it installed a handler (see the top of this file). When standard input
 // is a terminal, the terminal's own signals already reach PID 1, and are not
-// relayed a second time.
+// relayed a second time (nor, then, a kill -INT sent to the runtime itself).
 func forwardSignals(container *os.Process) (stop func()) {
 	signals := make(chan os.Signal, len(forwardedSignals))
 	signal.Notify(signals, forwardedSignals...)
@@ -76,10 +75,11 @@ func forwardSignals(container *os.Process) (stop func()) {
 				if fromTerminal && slices.Contains(terminalSignals, sig) {
 					continue
 				}
-				// ErrProcessDone: PID 1 exited as the signal arrived, and
-				// there is nobody left to tell.
-				if err := container.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-					return
+				if err := container.Signal(sig); err != nil {
+					// PID 1 has exited, or is exiting, as the signal
+					// arrived: nobody is left to tell, and Wait will
+					// report how it ended.
+					continue
 				}
 			case <-done:
 				return

@@ -450,7 +450,12 @@ func (cg *cgroup) writeLimits(l limits) error {
 		if err := writeCgroupFile(w[0], w[1]); err != nil {
 			if strings.HasSuffix(w[0], "cpuset.cpus") {
 				// The kernel refuses CPUs outside the parent's set (ERANGE, EINVAL).
-				return fmt.Errorf("--cpuset-cpus %s: not among this host's CPUs, %s", w[1], readTrimmed(filepath.Dir(filepath.Dir(w[0]))+"/cpuset.cpus"))
+				parent := filepath.Dir(filepath.Dir(w[0]))
+				hostCPUs := readTrimmed(parent + "/cpuset.cpus.effective") // v2
+				if hostCPUs == "" {
+					hostCPUs = readTrimmed(parent + "/cpuset.cpus") // v1
+				}
+				return fmt.Errorf("--cpuset-cpus %s: not among this host's CPUs, %s", w[1], hostCPUs)
 			}
 			return err
 		}

@@ -138,21 +138,23 @@ func leaseAddress(id string, opts networkOptions) (*lease, error) {
 	return l, nil
 }
 
-// releaseAddress undoes leaseAddress; with the last lease gone it removes
-// the bridge and NAT too. The caller holds the lock.
+// releaseAddress undoes leaseAddress. The caller holds the lock.
 func releaseAddress(l *lease) error {
 	err := removeLeaseRules(l)
 	if rmErr := os.Remove(leasePath(l.Address)); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
-		err = errors.Join(err, rmErr)
-	}
-	leases, lErr := liveLeases()
-	if lErr != nil {
-		return errors.Join(err, lErr)
-	}
-	if len(leases) == 0 {
-		err = errors.Join(err, tearDownBridge())
+		err = errors.Join(err, fmt.Errorf("remove lease: %w", rmErr))
 	}
 	return err
+}
+
+// tearDownIfUnused removes the bridge and NAT when no live lease is left,
+// also after a run that failed before it took one. The caller holds the lock.
+func tearDownIfUnused() error {
+	leases, err := liveLeases()
+	if err != nil || len(leases) > 0 {
+		return err
+	}
+	return tearDownBridge()
 }
 
 // removeLeaseRules removes what a lease holds on the host besides its file:
@@ -160,7 +162,8 @@ func releaseAddress(l *lease) error {
 func removeLeaseRules(l *lease) error {
 	err := unpublishPorts(l)
 	if link, lookupErr := netlink.LinkByName(l.HostVeth); lookupErr == nil {
-		if delErr := netlink.LinkDel(link); delErr != nil { // ip link del vethID
+		// ENODEV: the kernel removed it meanwhile, with the container's namespace.
+		if delErr := netlink.LinkDel(link); delErr != nil && !errors.Is(delErr, unix.ENODEV) { // ip link del vethID
 			err = errors.Join(err, fmt.Errorf("delete %s: %w", l.HostVeth, delErr))
 		}
 	}

@@ -101,8 +101,10 @@ func parseNetworkOptions(ctx *cli.Context) (networkOptions, error) {
 		return opts, fmt.Errorf("unknown --network %q: use bridge or none", opts.mode)
 	}
 	subnet, err := netip.ParsePrefix(ctx.String("subnet"))
-	if err != nil || !subnet.Addr().Is4() || subnet.Bits() > 30 || subnet.Masked() != subnet {
-		return opts, fmt.Errorf("--subnet %q is not an IPv4 network of at least 4 addresses, such as %s", ctx.String("subnet"), defaultSubnet)
+	// Private (RFC 1918) only: a public, loopback or multicast range on the
+	// bridge would hijack the host's routes to it.
+	if err != nil || !subnet.Addr().Is4() || !subnet.Addr().IsPrivate() || subnet.Bits() > 30 || subnet.Bits() < 8 || subnet.Masked() != subnet {
+		return opts, fmt.Errorf("--subnet %q is not a private IPv4 network (10/8, 172.16/12, 192.168/16) of at least 4 addresses, such as %s", ctx.String("subnet"), defaultSubnet)
 	}
 	opts.subnet = subnet
 	for _, spec := range ctx.StringSlice("publish") {
@@ -319,7 +321,7 @@ func (a *attachment) releaseLocked() error {
 	if rmErr := os.RemoveAll(a.filesDir); rmErr != nil {
 		err = errors.Join(err, fmt.Errorf("remove %s: %w", a.filesDir, rmErr))
 	}
-	return errors.Join(err, reclaimStale(), removeStateDir())
+	return errors.Join(err, reclaimStale(), tearDownIfUnused(), removeStateDir())
 }
 
 // waitForNetwork blocks the child until the parent has set up its network:
@@ -397,6 +399,12 @@ func usesLoopbackResolver(conf string) bool {
 // rootfs's /etc/hosts, /etc/hostname and /etc/resolv.conf. It runs in the
 // child before pivot_root, while dir (on the host) can still be reached.
 func bindNetworkFiles(rootfs, dir string) error {
+	// Paths are resolved on the host here: a symlinked etc (to /etc, say)
+	// would point these mounts, and the files created for them, at the host.
+	etc := filepath.Join(rootfs, "etc")
+	if info, err := os.Lstat(etc); err != nil || !info.IsDir() {
+		return fmt.Errorf("%s is not a directory: cannot mount the container's network files in it", etc)
+	}
 	for _, name := range networkFileNames {
 		target := filepath.Join(rootfs, "etc", name)
 		// A symlink would be followed by mount(2), perhaps out of the rootfs.
@@ -408,7 +416,9 @@ func bindNetworkFiles(rootfs, dir string) error {
 		if err != nil {
 			return fmt.Errorf("create mount point %s: %w", target, err)
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("create mount point %s: %w", target, err)
+		}
 		source := filepath.Join(dir, name)
 		if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("bind mount %s on %s: %w", source, target, err)
@@ -506,6 +516,8 @@ func tearDownBridge() error {
 			err = errors.Join(err, fmt.Errorf("delete bridge %s: %w", bridgeName, delErr))
 		}
 	}
+	// Put ip_forward back as it was, so the host is left as found. (Docker
+	// leaves it on: software started meanwhile may have come to rely on it.)
 	if wErr := os.WriteFile(ipForwardSysctl, []byte(setup.IPForward), 0o644); wErr != nil {
 		err = errors.Join(err, fmt.Errorf("restore %s: %w", ipForwardSysctl, wErr))
 	}
@@ -536,12 +548,18 @@ func readBridgeSetup() (bridgeSetup, error) {
 	return setup, nil
 }
 
+// writeJSON writes v to path as JSON, atomically: into a new file first,
+// then renamed over path, so that a runtime killed while writing leaves the
+// old file or the new one, never half of one (man 2 rename).
 func writeJSON(path string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := os.WriteFile(path+".new", data, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

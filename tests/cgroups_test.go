@@ -161,5 +161,6 @@ func checkBadLimitsAreErrors(t *testing.T, s step) {
 	} {
 		r := s.runContainer(t, flags, "true")
 		wantOneLineError(t, "run "+strings.Join(flags, " "), r, flags[0])
+		assertHostAsFound(t, "run "+strings.Join(flags, " "))
 	}
 }

@@ -65,6 +65,16 @@ func wantOneLineError(t *testing.T, what string, r result, words ...string) {
 	}
 }
 
+// assertHostAsFound fails t if the host differs from the snapshot taken when
+// the check began: for a run that failed, which must leave nothing behind,
+// checked at once, before a later run of the same check can tidy it away.
+func assertHostAsFound(t *testing.T, after string) {
+	t.Helper()
+	if diff := checkBaseline.diffSettled(); diff != "" {
+		t.Errorf("after %s, the host is not as the check found it:\n%s", after, diff)
+	}
+}
+
 func checkNoCommandIsAnError(t *testing.T, s step) {
 	wantOneLineError(t, "run without a command", s.run(t, s.runArgs(nil)...), "command")
 }
@@ -109,5 +119,5 @@ func checkNonRootIsRefused(t *testing.T, s step) {
 	}
 	unprivileged := step{number: s.number, name: s.name, bin: bin}
 	r := unprivileged.runAs(t, 65534, unprivileged.runArgs(nil, "true")...)
-	wantOneLineError(t, "run as user nobody", r, "root")
+	wantOneLineError(t, "run as user nobody", r, "needs root")
 }

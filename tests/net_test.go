@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -144,35 +143,34 @@ func checkPublishedPortAnswers(t *testing.T, s step) {
 
 func checkConcurrentContainersGetDistinctAddresses(t *testing.T, s step) {
 	const n = 20
-	addresses := make([]string, n)
-	results := make([]result, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			// The sleep keeps them all alive at once.
-			results[i] = s.runContainer(t, nil, "sh", "-c", "ip -4 -o addr show eth0; sleep 1")
-			addresses[i] = containerAddress(results[i].stdout)
-		}(i)
+	// Started at once, and each held (read line) until all have printed
+	// their address, so that no address could be freed and given again.
+	containers := make([]*running, n)
+	for i := range containers {
+		containers[i] = s.start(t, nil, "sh", "-c", "ip -4 -o addr show eth0; echo ready; read line; exit 0")
 	}
-	wg.Wait()
 	seen := map[string]int{}
-	for i, a := range addresses {
-		if results[i].status != 0 || a == "" {
-			t.Errorf("container %d of %d started at once: want an address, got %v", i+1, n, results[i])
+	for i, c := range containers {
+		address := containerAddress(strings.Join(c.waitForLine(t, "ready"), "\n"))
+		if address == "" {
+			t.Errorf("container %d of %d started at once has no address", i+1, n)
 			continue
 		}
-		if j, dup := seen[a]; dup {
-			t.Errorf("containers %d and %d, started at once, both got %s", j+1, i+1, a)
+		if j, dup := seen[address]; dup {
+			t.Errorf("containers %d and %d, started at once, both got %s", j+1, i+1, address)
 		}
-		seen[a] = i
+		seen[address] = i
+	}
+	for i, c := range containers {
+		if status, _ := c.finish(t); status != 0 {
+			t.Errorf("container %d exited with %d, stderr %q", i+1, status, c.stderr.String())
+		}
 	}
 }
 
 func checkNetworkNoneHasOnlyLoopback(t *testing.T, s step) {
 	r := s.runContainer(t, []string{"--network", "none"}, "sh", "-c", "ip -o link | cut -d: -f2; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo loopback works")
-	if r.status != 0 || strings.Fields(r.stdout)[0] != "lo" || !strings.HasSuffix(r.stdout, "loopback works\n") || strings.Count(r.stdout, "\n") != 2 {
+	if r.status != 0 || strings.Join(strings.Fields(r.stdout), " ") != "lo loopback works" {
 		t.Errorf("--network none: want only lo, up, got %v", r)
 	}
 }
@@ -184,6 +182,7 @@ func checkBadNetworkFlagsAreErrors(t *testing.T, s step) {
 	} {
 		r := s.runContainer(t, flags, "true")
 		wantOneLineError(t, "run "+strings.Join(flags, " "), r, flags[1])
+		assertHostAsFound(t, "run "+strings.Join(flags, " "))
 	}
 }
 
@@ -202,6 +201,7 @@ func checkPortInUseIsAnError(t *testing.T, s step) {
 	}
 	r := s.runContainer(t, []string{"-p", "8081:80"}, "true")
 	wantOneLineError(t, "run -p 8081:80 with the port in use", r, "8081", "in use")
+	assertHostAsFound(t, "run -p 8081:80 with the port in use")
 	// And a port another container publishes.
 	server, _ := startServer(t, s, "-p", "8082:80")
 	defer stopServer(t, server)
@@ -221,6 +221,9 @@ func checkFullSubnetIsAnError(t *testing.T, s step) {
 }
 
 func checkKilledRuntimeIsCleanedUpByTheNextRun(t *testing.T, s step) {
+	// Another container keeps the bridge up throughout, so that what the
+	// next run must reclaim is the killed one's lease and rules alone.
+	survivor, _ := startServer(t, s, "-p", "8084:80")
 	c := s.start(t, []string{"-p", "8083:80"}, "sh", "-c", "echo ready; read line; exit 0")
 	c.waitForLine(t, "ready")
 	pid := c.containerPID(t)
@@ -231,11 +234,17 @@ func checkKilledRuntimeIsCleanedUpByTheNextRun(t *testing.T, s step) {
 	if !waitUntil(5*time.Second, func() bool { return processGone(pid) }) {
 		t.Fatalf("the container outlived its runtime")
 	}
-	// The next run reclaims the lease and rules of the killed one; the
-	// host snapshot around this check says whether anything is left.
 	if r := s.runContainer(t, nil, "true"); r.status != 0 {
 		t.Errorf("the run after a killed runtime: %v", r)
 	}
+	rules, err := inTestHost("iptables-save")
+	if err != nil {
+		t.Fatalf("iptables-save: %v", err)
+	}
+	if strings.Contains(rules, "--dport 8083") || !strings.Contains(rules, "--dport 8084") {
+		t.Errorf("after the next run, want the killed container's port 8083 unpublished and the running one's 8084 still there; rules:\n%s", rules)
+	}
+	stopServer(t, survivor)
 }
 
 func checkMissingIptablesIsAClearError(t *testing.T, s step) {

@@ -105,6 +105,9 @@ func TestSteps(t *testing.T) {
 	}
 }
 
+// checkBaseline is the snapshot of the host taken as the running check began.
+var checkBaseline snapshot
+
 // verdict says why a check failed: its own test, or what it left on the host.
 type verdict struct {
 	ran         bool
@@ -119,6 +122,7 @@ func runCheck(t *testing.T, c check, s step, v *verdict) {
 	if err != nil {
 		t.Fatalf("snapshot the host: %v", err)
 	}
+	checkBaseline = before
 	hostname := before.parts["hostname"][0]
 	t.Cleanup(func() {
 		if changed := restoreHostname(t, hostname); changed != "" {
