@@ -13,7 +13,7 @@ ROOTFS := rootfs
 STEP ?= $(lastword $(STEPS))
 STEP_DIR = $(firstword $(filter step$(shell printf '%02d' $(patsubst step%,%,$(firstword $(subst -, ,$(STEP)))) 2>/dev/null)-%,$(STEPS)) $(filter $(STEP),$(STEPS)))
 
-.PHONY: all build rootfs demo shell test test-vm check lint diffs clean help go-found
+.PHONY: all build rootfs image demo shell test test-vm check lint diffs clean help go-found
 
 all: build
 
@@ -28,7 +28,18 @@ go-found:
 build: go-found ## build every step into bin/
 	$(GO) build -o bin/ $(addprefix ./,$(STEPS))
 
+# The chroot escape of docs/03-mount.md, linked statically (no C library in the rootfs).
+bin/chroot-escape: examples/chroot-escape/main.go go-found
+	CGO_ENABLED=0 $(GO) build -o $@ ./examples/chroot-escape
+
 rootfs: $(ROOTFS)/etc/os-release ## build the busybox root filesystem in rootfs/ (installs busybox-static if missing)
+
+# The image of steps 06 on: the rootfs as a tarball, imported as "busybox".
+IMAGE_STEP = $(lastword $(filter step06-% step07-%,$(STEPS)))
+image: build rootfs ## import rootfs/ as the image "busybox" of steps 06 on (root)
+	@test -n "$(IMAGE_STEP)" || { echo "make: no step with images yet" >&2; exit 1; }
+	@if bin/$(IMAGE_STEP) images | grep -q '^busybox	'; then echo "image busybox: imported already"; else \
+	  tar -C $(ROOTFS) -cf bin/rootfs.tar . && bin/$(IMAGE_STEP) import bin/rootfs.tar busybox && echo "image busybox: imported"; fi
 
 $(ROOTFS)/etc/os-release: scripts/mkrootfs.sh
 	sh scripts/mkrootfs.sh $(ROOTFS)
@@ -39,7 +50,8 @@ demo: build rootfs ## a narrated tour of every step, for a classroom screen (roo
 shell: build rootfs ## an interactive shell in a container of step STEP, e.g. make shell STEP=3 (root)
 	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
 	@echo "$(STEP_DIR): a shell in a new container; type exit to leave"
-	@bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh
+	@if [ "$(STEP_DIR)" \> "step06" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run --hostname $(STEP_DIR) busybox sh; \
+	  else bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh; fi
 
 test: build rootfs ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
 	$(GO) test -count=1 $(addprefix ./,$(STEPS))

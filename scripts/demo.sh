@@ -77,5 +77,23 @@ if [ -x bin/step05-cgroups ]; then
 	show "bin/step05-cgroups run --cpus 0.5 time sh -c 'i=0; while [ \$i -lt 300000 ]; do i=\$((i+1)); done'"
 fi
 
+if [ -x bin/step06-overlayfs ]; then
+	# The image busybox, imported here (and removed at the end) if missing.
+	if ! bin/step06-overlayfs images | grep -q '^busybox	'; then
+		tar -C rootfs -cf /tmp/tinyrun-demo-rootfs.tar . &&
+			bin/step06-overlayfs import /tmp/tinyrun-demo-rootfs.tar busybox && imported_busybox=1
+		rm -f /tmp/tinyrun-demo-rootfs.tar
+	fi
+	heading "step06-overlayfs: images, and a layer of its own (overlayfs, docs/06-overlayfs.md)"
+	show "bin/step06-overlayfs images"
+	say "A container deletes a file of the image and writes a new one..."
+	show "bin/step06-overlayfs run busybox sh -c 'rm /etc/group; echo mine > /etc/note; ls /etc'"
+	say "...and the next container of the same image starts from the image as it was:"
+	show "bin/step06-overlayfs run busybox ls /etc"
+	say "A volume outlives its container:"
+	show "mkdir -p /tmp/tinyrun-demo && bin/step06-overlayfs run -v /tmp/tinyrun-demo:/data busybox sh -c 'echo kept > /data/file' && cat /tmp/tinyrun-demo/file && rm -r /tmp/tinyrun-demo"
+	if [ -n "${imported_busybox:-}" ]; then bin/step06-overlayfs rmi busybox; fi
+fi
+
 heading "That was every step built so far."
 say "Next: read docs/00-introduction.md, or try one yourself: sudo make shell STEP=3"

@@ -49,7 +49,7 @@ for test in /repo/unit/*.test; do
 	(cd /tmp && "$test" -test.count=1) || status=1
 done
 echo "== the steps' checks"
-cd /repo/tests && ./tests.test -test.count=1 -test.timeout=40m -test.run 'TestSteps' -prebuilt || status=1
+cd /repo/tests && ./tests.test -test.v -test.count=1 -test.timeout=40m -test.run 'TestSteps' -prebuilt || status=1
 echo "TINYRUN-VM-STATUS: $status"
 sync
 poweroff -f

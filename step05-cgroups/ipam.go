@@ -249,7 +249,7 @@ func freeAddress(subnet netip.Prefix, leases []*lease) (netip.Addr, error) {
 			return a, nil
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("no free address left in %s (%d containers use it): stop one, or choose a larger --subnet", subnet, len(leases))
+	return netip.Addr{}, fmt.Errorf("no free address left in %s: stop a container, or choose a larger --subnet", subnet)
 }
 
 // lastAddress returns the broadcast address of an IPv4 subnet.

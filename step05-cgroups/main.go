@@ -7,6 +7,7 @@
 //
 //	main            builds the command line and is the only place that prints an error
 //	runCommand      "run": the parent, on the host, starts the container process
+//	cleanupCommand  "cleanup": removes what a runtime killed with SIGKILL left behind
 //	initCommand     "init": the child, inside the new namespaces, sets them up and execs CMD
 //	exitStatus      how the container's exit status travels back to main
 //

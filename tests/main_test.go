@@ -84,7 +84,19 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(1)
 	}
+	if err := importTestImage(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		status := 1
+		if err := tearDownTestNetwork(); err != nil {
+			fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		}
+		os.Exit(status)
+	}
 	status := m.Run()
+	if err := removeTestImage(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		status = 1
+	}
 	if err := tearDownTestNetwork(); err != nil {
 		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
 		status = 1

@@ -34,7 +34,10 @@ func (r result) String() string {
 // what the step needs to find its root filesystem.
 func (s step) runArgs(flags []string, command ...string) []string {
 	args := append([]string{"run"}, flags...)
-	if s.number >= 3 {
+	switch {
+	case s.number >= 6:
+		args = append(args, testImage) // imported from the rootfs (images_test.go)
+	case s.number >= 3:
 		args = append(args, "--rootfs", rootfsDir)
 	}
 	return append(args, command...)

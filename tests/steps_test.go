@@ -79,6 +79,16 @@ var checks = []check{
 	{"CPUQuotaIsHalfACPU", 5, "--cpus 0.5 is a quota of 50000 µs per 100000 µs: cpu.max on v2, cpu.cfs_quota_us and cpu.cfs_period_us on v1", checkCPUQuotaIsHalfACPU},
 	{"CpusetPinsToCPU0", 5, "write --cpuset-cpus to cpuset.cpus; on v1 copy cpuset.mems (and the parent's cpus and mems) first", checkCpusetPinsToCPU0},
 	{"BadLimitsAreErrors", 5, "check every limit before creating anything, and say which value is wrong", checkBadLimitsAreErrors},
+
+	// step 06: images and overlayfs.
+	{"WritesDoNotChangeTheImage", 6, "mount an overlay with the image's layers as lowerdir and a per-container upperdir and workdir, and pivot_root into it", checkWritesDoNotChangeTheImage},
+	{"UpperDirHoldsChangesAndWhiteouts", 6, "the container's upperdir is /var/lib/tinyrun/containers/ID/upper: overlayfs copies changed files there and marks deletions with whiteouts", checkUpperDirHoldsChangesAndWhiteouts},
+	{"TwoLayerImageShowsTheUpperVersion", 6, "lowerdir lists the layers top first: the last layer of the image goes first", checkTwoLayerImageShowsTheUpperVersion},
+	{"VolumesPersistAndRoRefusesWrites", 6, "bind-mount -v HOST:CTR before pivot_root; for :ro remount the bind mount with MS_RDONLY", checkVolumesPersistAndRoRefusesWrites},
+	{"BadImportsAreRefused", 6, "refuse tar entries with an absolute name, a .. component, or a symlink among their parents, and remove the half-made layer", checkBadImportsAreRefused},
+	{"DeviceNodesAreSkippedWithANote", 6, "skip character and block devices in a tarball, saying so on stderr", checkDeviceNodesAreSkippedWithANote},
+	{"ImportNameClashIsAnError", 6, "refuse to import under the name of an existing image", checkImportNameClashIsAnError},
+	{"BadVolumesAreErrors", 6, "check -v before creating anything: absolute paths, an existing host path, HOST:CTR[:ro]", checkBadVolumesAreErrors},
 }
 
 // TestSteps runs, for every step under test, every check that step must pass.

@@ -1,0 +1,682 @@
+// Control groups: limits on the memory, CPU time, processes and CPUs a container uses.
+//
+// A cgroup is a directory in a cgroup filesystem; the processes listed in its
+// cgroup.procs are held to the limits written in its other files, and their
+// children start in it too (man 7 cgroups). Each resource is managed by a
+// controller (memory, cpu, pids, cpuset). Linux has two versions:
+//
+//	v1  one hierarchy per controller (or a few together), each a mount of its own:
+//	    /sys/fs/cgroup/memory/tinyrun/ID/memory.limit_in_bytes
+//	v2  one unified hierarchy for all controllers, enabled per subtree:
+//	    /sys/fs/cgroup/tinyrun/ID/memory.max
+//
+// Current distributions mount only v2 at /sys/fs/cgroup. Older ones mount v1,
+// and some "hybrid" hosts mount both: the controllers on v1 and an empty v2 at
+// /sys/fs/cgroup/unified. So detectLayout reads the mount table and, for each
+// controller, uses the version where that controller actually is.
+//
+// Order (the parent does everything; the child waits on its pipe, main.go):
+//
+//	parseLimits    check -m, --cpus, --pids-limit and --cpuset-cpus first
+//	createCgroup   detect the layout; make tinyrun/ID wherever a controller
+//	               is needed; write the limits; a limit the host cannot
+//	               honour is an error before the container exists
+//	startInside    on pure v2, clone(2) the child straight into the cgroup
+//	               (CLONE_INTO_CGROUP, Linux 5.7)
+//	join           otherwise, write its PID to each cgroup.procs, while the
+//	               child still waits: no user code runs outside its cgroup
+//	oomKilled      after the container exits: did the OOM killer act?
+//	remove         kill what is left in the cgroup, then rmdir it
+//
+// Read: man 7 cgroups, the kernel's admin-guide/cgroup-v2.rst and
+// admin-guide/cgroup-v1/{memory,cpusets,pids}.rst, scheduler/sched-bwc.rst.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	memoryFlag = &cli.StringFlag{
+		Name:    "memory",
+		Aliases: []string{"m"},
+		Usage:   "memory limit, with a unit: b, k, m or g (e.g. 64m); swap is not allowed beyond it",
+	}
+	cpusFlag = &cli.StringFlag{
+		Name:  "cpus",
+		Usage: "CPU time, in CPUs (e.g. 0.5 for half of one CPU)",
+	}
+	pidsLimitFlag = &cli.Int64Flag{
+		Name:  "pids-limit",
+		Usage: "maximum number of processes (and threads); -1 for no limit",
+		Value: -1,
+	}
+	cpusetFlag = &cli.StringFlag{
+		Name:  "cpuset-cpus",
+		Usage: "CPUs the container may run on, e.g. 0 or 0-1 or 0,2",
+	}
+)
+
+// limits is what the user asked for, checked. Zero values mean no limit.
+type limits struct {
+	memory     int64 // bytes
+	cpuQuota   int64 // microseconds of CPU time per cpuPeriod
+	pids       int64
+	cpusetCPUs string
+}
+
+// cpuPeriod is the period --cpus is measured over, 100 ms, the kernel's
+// default (scheduler/sched-bwc.rst).
+const cpuPeriod = 100000
+
+// minMemory is Docker's smallest memory limit: below it a container cannot
+// even start its first process.
+const minMemory = 6 << 20
+
+// parseLimits checks the limit flags. It runs in the parent before
+// anything is created; whether this host can honour them is createCgroup's.
+func parseLimits(ctx *cli.Context) (limits, error) {
+	var l limits
+	var err error
+	if s := ctx.String("memory"); s != "" {
+		if l.memory, err = parseMemory(s); err != nil {
+			return l, err
+		}
+	}
+	if s := ctx.String("cpus"); s != "" {
+		if l.cpuQuota, err = parseCPUs(s, runtime.NumCPU()); err != nil {
+			return l, err
+		}
+	}
+	switch pids := ctx.Int64("pids-limit"); {
+	case pids == -1:
+	case pids < 1:
+		return l, fmt.Errorf("--pids-limit %d: want a number of processes, at least 1 (or -1 for no limit)", pids)
+	default:
+		l.pids = pids
+	}
+	if s := ctx.String("cpuset-cpus"); s != "" {
+		if _, err := parseCPUList(s); err != nil {
+			return l, fmt.Errorf("--cpuset-cpus %q: %v: want CPU numbers such as 0, 0-1 or 0,2", s, err)
+		}
+		l.cpusetCPUs = s
+	}
+	return l, nil
+}
+
+// parseMemory parses a size such as 64m into bytes, with Docker's units.
+func parseMemory(s string) (int64, error) {
+	units := map[byte]int64{'b': 1, 'k': 1 << 10, 'm': 1 << 20, 'g': 1 << 30}
+	number, unit := s, int64(1)
+	if last := strings.ToLower(s)[len(s)-1]; units[last] != 0 {
+		number, unit = s[:len(s)-1], units[last]
+	}
+	n, err := strconv.ParseInt(number, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("--memory %q: want a size such as 64m or 1g", s)
+	}
+	if n > (1<<62)/unit {
+		return 0, fmt.Errorf("--memory %q: too large", s)
+	}
+	if n*unit < minMemory {
+		return 0, fmt.Errorf("--memory %q: the smallest limit is 6m", s)
+	}
+	return n * unit, nil
+}
+
+// parseCPUs turns --cpus (a decimal number of CPUs, at most hostCPUs) into
+// a quota of microseconds per cpuPeriod: 0.5 is 50000 of 100000.
+func parseCPUs(s string, hostCPUs int) (int64, error) {
+	cpus, err := strconv.ParseFloat(s, 64)
+	if err != nil || cpus != cpus { // cpus != cpus: NaN
+		return 0, fmt.Errorf("--cpus %q: want a number of CPUs, such as 0.5 or 2", s)
+	}
+	quota := int64(cpus*cpuPeriod + 0.5)
+	// The kernel refuses a quota under 1 ms.
+	if quota < 1000 || cpus > float64(hostCPUs) {
+		return 0, fmt.Errorf("--cpus %s: want between 0.01 and %d, the CPUs this host has", s, hostCPUs)
+	}
+	return quota, nil
+}
+
+// parseCPUList parses a list of CPUs in the kernel's format (0-2,4) into the
+// CPU numbers it names.
+func parseCPUList(s string) ([]int, error) {
+	var cpus []int
+	for _, part := range strings.Split(strings.TrimSpace(s), ",") {
+		first, last, isRange := strings.Cut(part, "-")
+		lo, err1 := strconv.Atoi(first)
+		hi, err2 := lo, error(nil)
+		if isRange {
+			hi, err2 = strconv.Atoi(last)
+		}
+		if err1 != nil || err2 != nil || lo < 0 || hi < lo {
+			return nil, fmt.Errorf("%q is not a CPU or a range of CPUs", part)
+		}
+		for cpu := lo; cpu <= hi; cpu++ {
+			cpus = append(cpus, cpu)
+		}
+	}
+	return cpus, nil
+}
+
+// memoryString describes the memory limit for a message, e.g. "(limit 64 MiB)".
+func (l limits) memoryString() string {
+	if l.memory == 0 {
+		return "(no limit)"
+	}
+	return fmt.Sprintf("(limit %d MiB)", l.memory>>20)
+}
+
+// hierarchy is one mounted cgroup filesystem.
+type hierarchy struct {
+	version     int    // 1 or 2
+	mountpoint  string // e.g. /sys/fs/cgroup/memory
+	controllers []string
+}
+
+// layout says where each controller is: the hierarchy to use for it.
+type layout map[string]hierarchy
+
+// wantedControllers are the controllers a container's cgroup is made in:
+// memory, cpu and pids always (for accounting, and so that every process of
+// the container can be found and killed), cpuset only for --cpuset-cpus.
+func wantedControllers(l limits) []string {
+	wanted := []string{"memory", "cpu", "pids"}
+	if l.cpusetCPUs != "" {
+		wanted = append(wanted, "cpuset")
+	}
+	return wanted
+}
+
+// detectLayout reads a mount table in /proc/self/mountinfo's format and
+// returns where each controller is, preferring v2. readControllers returns
+// the contents of a v2 hierarchy's cgroup.controllers file.
+func detectLayout(mountinfo io.Reader, readControllers func(mountpoint string) (string, error)) (layout, error) {
+	found := layout{}
+	var v2 []hierarchy
+	scanner := bufio.NewScanner(mountinfo)
+	for scanner.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
+		before, after, ok := strings.Cut(scanner.Text(), " - ")
+		fields, fsFields := strings.Fields(before), strings.Fields(after)
+		if !ok || len(fields) < 5 || len(fsFields) < 3 {
+			continue
+		}
+		mountpoint := unescapeMountpoint(fields[4])
+		switch fsFields[0] {
+		case "cgroup2":
+			text, err := readControllers(mountpoint)
+			if err != nil {
+				return nil, fmt.Errorf("read %s/cgroup.controllers: %w", mountpoint, err)
+			}
+			v2 = append(v2, hierarchy{version: 2, mountpoint: mountpoint, controllers: strings.Fields(text)})
+		case "cgroup":
+			// v1: the controllers are among the superblock options (rw,memory).
+			h := hierarchy{version: 1, mountpoint: mountpoint}
+			for _, option := range strings.Split(fsFields[2], ",") {
+				if slices.Contains([]string{"memory", "cpu", "pids", "cpuset"}, option) {
+					h.controllers = append(h.controllers, option)
+				}
+			}
+			for _, c := range h.controllers {
+				if _, seen := found[c]; !seen {
+					found[c] = h
+				}
+			}
+		}
+	}
+	// A controller on v2 wins over v1: it can be on one only at a time.
+	for _, h := range v2 {
+		for _, c := range h.controllers {
+			found[c] = h
+		}
+	}
+	return found, scanner.Err()
+}
+
+// unescapeMountpoint undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountpoint(s string) string {
+	if unquoted, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`); err == nil {
+		return unquoted
+	}
+	return s
+}
+
+// hostLayout is detectLayout for this host.
+func hostLayout() (layout, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return detectLayout(f, func(mountpoint string) (string, error) {
+		data, err := os.ReadFile(filepath.Join(mountpoint, "cgroup.controllers"))
+		return string(data), err
+	})
+}
+
+// cgroupParent is the runtime's own cgroup, in every hierarchy it uses: the
+// containers' cgroups are made under it, never anywhere else.
+const cgroupParent = "tinyrun"
+
+// cgroup is one container's cgroup, in each hierarchy it spans.
+type cgroup struct {
+	dirs   map[string]string // controller → the cgroup's directory for it
+	memory hierarchy         // where the memory controller is, for oomKilled
+	fd     int               // the v2 directory, open, for startInside; -1 if not
+}
+
+// createCgroup makes the container's cgroup tinyrun/ID in the hierarchy of
+// each wanted controller and writes the limits. On error nothing is left.
+func createCgroup(id string, l limits) (cg *cgroup, err error) {
+	found, err := hostLayout()
+	if err != nil {
+		return nil, fmt.Errorf("detect the cgroup layout: %w", err)
+	}
+	cg = &cgroup{dirs: map[string]string{}, fd: -1}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, cg.remove())
+			cg = nil
+		}
+	}()
+	// The parent of every container's cgroup is shared with other runtimes,
+	// which may be removing it: hold the state lock (ipam.go) meanwhile.
+	unlock, err := lockState()
+	if err != nil {
+		return cg, err
+	}
+	defer unlock()
+	if err := reclaimStaleCgroups(found); err != nil {
+		return cg, err
+	}
+	for _, c := range wantedControllers(l) {
+		h, ok := found[c]
+		if !ok {
+			if l.needs(c) {
+				return cg, fmt.Errorf("the %s controller is not available on this host (see /proc/cgroups): leave out the limit that needs it", c)
+			}
+			continue
+		}
+		dir, err := makeCgroupDir(h, c, id)
+		if err != nil {
+			return cg, err
+		}
+		cg.dirs[c] = dir
+		if c == "memory" {
+			cg.memory = h
+		}
+	}
+	if err := cg.writeLimits(l); err != nil {
+		return cg, err
+	}
+	return cg, cg.openForClone(found)
+}
+
+// needs reports whether the limits need controller c.
+func (l limits) needs(c string) bool {
+	switch c {
+	case "memory":
+		return l.memory > 0
+	case "cpu":
+		return l.cpuQuota > 0
+	case "pids":
+		return l.pids > 0
+	case "cpuset":
+		return l.cpusetCPUs != ""
+	}
+	return false
+}
+
+// makeCgroupDir creates the runtime's parent and the container's cgroup in
+// hierarchy h for controller c, and returns the container's directory.
+func makeCgroupDir(h hierarchy, c, id string) (string, error) {
+	parent := filepath.Join(h.mountpoint, cgroupParent)
+	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("create cgroup %s: %w", parent, err)
+	}
+	if h.version == 2 {
+		// v2: a controller works in a cgroup only if its parent enables it
+		// for its children, all the way down from the root
+		// (cgroup.subtree_control, cgroup-v2.rst "Enabling and Disabling").
+		for _, dir := range []string{h.mountpoint, parent} {
+			if err := enableController(dir, c); err != nil {
+				return "", err
+			}
+		}
+	} else if c == "cpuset" {
+		// v1: a new cpuset has no CPUs and no memory nodes, and refuses
+		// tasks ("no space left on device") until both are set; copy them
+		// from the parent (cgroup-v1/cpusets.rst).
+		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if err := copyFromParent(parent, file); err != nil {
+				return "", err
+			}
+		}
+	}
+	dir := filepath.Join(parent, id)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("create cgroup %s: %w", dir, err)
+	}
+	if h.version == 1 && c == "cpuset" {
+		if err := copyFromParent(dir, "cpuset.mems"); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// enableController adds controller c to dir's cgroup.subtree_control unless
+// it is there already.
+func enableController(dir, c string) error {
+	path := filepath.Join(dir, "cgroup.subtree_control")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if slices.Contains(strings.Fields(string(data)), c) {
+		return nil
+	}
+	return writeCgroupFile(path, "+"+c)
+}
+
+// copyFromParent copies file from the parent of dir into dir, if dir's is empty.
+func copyFromParent(dir, file string) error {
+	own, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return fmt.Errorf("read %s/%s: %w", dir, file, err)
+	}
+	if strings.TrimSpace(string(own)) != "" {
+		return nil
+	}
+	parent, err := os.ReadFile(filepath.Join(filepath.Dir(dir), file))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Join(filepath.Dir(dir), file), err)
+	}
+	return writeCgroupFile(filepath.Join(dir, file), strings.TrimSpace(string(parent)))
+}
+
+// writeLimits writes each limit into the file its controller reads, which
+// differs between v1 and v2.
+func (cg *cgroup) writeLimits(l limits) error {
+	var writes [][2]string // file, value
+	if dir, ok := cg.dirs["memory"]; ok && l.memory > 0 {
+		limit := strconv.FormatInt(l.memory, 10)
+		if cg.memory.version == 2 {
+			// memory.swap.max 0: the limit is the limit, not a door to swap.
+			writes = append(writes, [2]string{dir + "/memory.max", limit}, [2]string{dir + "/memory.swap.max", "0"})
+		} else {
+			// memsw is memory plus swap: equal to the limit, no swap (it
+			// exists only with swap accounting on, and after limit_in_bytes).
+			writes = append(writes, [2]string{dir + "/memory.limit_in_bytes", limit}, [2]string{dir + "/memory.memsw.limit_in_bytes", limit})
+		}
+	}
+	if dir, ok := cg.dirs["cpu"]; ok && l.cpuQuota > 0 {
+		if fileExists(dir + "/cpu.max") {
+			writes = append(writes, [2]string{dir + "/cpu.max", fmt.Sprintf("%d %d", l.cpuQuota, cpuPeriod)})
+		} else {
+			writes = append(writes, [2]string{dir + "/cpu.cfs_period_us", strconv.Itoa(cpuPeriod)},
+				[2]string{dir + "/cpu.cfs_quota_us", strconv.FormatInt(l.cpuQuota, 10)})
+		}
+	}
+	if dir, ok := cg.dirs["pids"]; ok && l.pids > 0 {
+		writes = append(writes, [2]string{dir + "/pids.max", strconv.FormatInt(l.pids, 10)})
+	}
+	if dir, ok := cg.dirs["cpuset"]; ok {
+		writes = append(writes, [2]string{dir + "/cpuset.cpus", l.cpusetCPUs})
+	}
+	for _, w := range writes {
+		if strings.HasSuffix(w[0], "swap.max") || strings.HasSuffix(w[0], "memsw.limit_in_bytes") {
+			if !fileExists(w[0]) {
+				continue // no swap accounting: nothing to limit
+			}
+		}
+		if err := writeCgroupFile(w[0], w[1]); err != nil {
+			if strings.HasSuffix(w[0], "cpuset.cpus") {
+				// The kernel refuses CPUs outside the parent's set (ERANGE, EINVAL).
+				parent := filepath.Dir(filepath.Dir(w[0]))
+				hostCPUs := readTrimmed(parent + "/cpuset.cpus.effective") // v2
+				if hostCPUs == "" {
+					hostCPUs = readTrimmed(parent + "/cpuset.cpus") // v1
+				}
+				return fmt.Errorf("--cpuset-cpus %s: not among this host's CPUs, %s", w[1], hostCPUs)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// openForClone opens the container's cgroup directory for startInside when
+// all its controllers are on one v2 hierarchy: clone3(2) can then put the
+// child straight in. On v1 or hybrid hosts there is no single directory.
+func (cg *cgroup) openForClone(found layout) error {
+	var dir string
+	for c, d := range cg.dirs {
+		if found[c].version != 2 || (dir != "" && d != dir) {
+			return nil
+		}
+		dir = d
+	}
+	if dir == "" {
+		return nil
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open cgroup %s: %w", dir, err)
+	}
+	cg.fd = fd
+	return nil
+}
+
+// startInside asks os/exec to clone the child directly into the cgroup
+// (clone3 with CLONE_INTO_CGROUP), when openForClone could open it.
+func (cg *cgroup) startInside(attr *syscall.SysProcAttr) {
+	if cg.fd >= 0 {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = cg.fd
+	}
+}
+
+// join moves the process pid into every part of the cgroup it is not in yet:
+// a write of its PID to cgroup.procs. The child is still waiting for its
+// network then, so none of the container's own code runs outside.
+func (cg *cgroup) join(pid int) error {
+	joined := map[string]bool{}
+	for _, dir := range cg.dirs {
+		if joined[dir] {
+			continue
+		}
+		joined[dir] = true
+		procs := filepath.Join(dir, "cgroup.procs")
+		if inCgroup(procs, pid) {
+			continue // started inside (startInside)
+		}
+		if err := writeCgroupFile(procs, strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// oomKilled reports whether the kernel's OOM killer killed a process of the
+// cgroup: the oom_kill counter of memory.events (v2) or memory.oom_control (v1).
+func (cg *cgroup) oomKilled() bool {
+	dir, ok := cg.dirs["memory"]
+	if !ok {
+		return false
+	}
+	file := "memory.oom_control"
+	if cg.memory.version == 2 {
+		file = "memory.events"
+	}
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// remove kills every process left in the cgroup and removes its directories,
+// and the runtime's parent when no other container uses it. Safe to call
+// twice.
+func (cg *cgroup) remove() error {
+	if cg == nil {
+		return nil
+	}
+	if cg.fd >= 0 {
+		unix.Close(cg.fd)
+		cg.fd = -1
+	}
+	unlock, err := lockState()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for c, dir := range cg.dirs {
+		if err := removeCgroupDir(dir); err != nil {
+			return err
+		}
+		delete(cg.dirs, c)
+	}
+	return nil
+}
+
+// removeCgroupDir kills the processes in dir and removes it, and then its
+// parent (the runtime's) if it is empty.
+func removeCgroupDir(dir string) error {
+	if !fileExists(dir) {
+		return nil
+	}
+	// A cgroup with processes in it cannot be removed (EBUSY); the last ones
+	// may take a moment to die after SIGKILL.
+	var err error
+	for attempt := 0; attempt < 100; attempt++ {
+		killAll(dir)
+		if err = unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove cgroup %s: %w", dir, err)
+	}
+	parent := filepath.Dir(dir)
+	if err := unix.Rmdir(parent); err != nil && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove cgroup %s: %w", parent, err)
+	}
+	return nil
+}
+
+// killAll sends SIGKILL to every process in the cgroup dir: through
+// cgroup.kill where the kernel has it (v2, Linux 5.14), else one by one.
+func killAll(dir string) {
+	if writeCgroupFile(filepath.Join(dir, "cgroup.kill"), "1") == nil {
+		return
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	for _, field := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(field); err == nil {
+			_ = unix.Kill(pid, unix.SIGKILL) // it may have exited already
+		}
+	}
+}
+
+// reclaimStaleCgroups removes the cgroups of containers whose runtime was
+// killed: those without a live owner in the state directory (ipam.go). The
+// caller holds the lock.
+func reclaimStaleCgroups(found layout) error {
+	if err := reclaimStale(); err != nil {
+		return err
+	}
+	for _, h := range found {
+		entries, err := os.ReadDir(filepath.Join(h.mountpoint, cgroupParent))
+		if err != nil {
+			continue // no parent there: nothing to reclaim
+		}
+		for _, e := range entries {
+			if !e.IsDir() || fileExists(filepath.Join(containersDir, e.Name())) {
+				continue
+			}
+			if err := removeCgroupDir(filepath.Join(h.mountpoint, cgroupParent, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// inCgroup reports whether pid is listed in the cgroup.procs file procs.
+func inCgroup(procs string, pid int) bool {
+	data, err := os.ReadFile(procs)
+	return err == nil && slices.Contains(strings.Fields(string(data)), strconv.Itoa(pid))
+}
+
+// writeCgroupFile writes value to a cgroup control file. The kernel answers
+// a refused value with the write's error (EINVAL, EBUSY, ENOSPC...).
+func writeCgroupFile(path, value string) error {
+	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err // the path is in the message already
+		}
+		return fmt.Errorf("write %q to %s: %w", value, path, err)
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func readTrimmed(path string) string {
+	data, _ := os.ReadFile(path)
+	return strings.TrimSpace(string(data))
+}
+
+// cleanupCgroups removes the cgroups of containers whose runtime was killed,
+// and the runtime's parent cgroups if they are empty: the cgroup part of the
+// cleanup command.
+func cleanupCgroups() error {
+	found, err := hostLayout()
+	if err != nil {
+		return fmt.Errorf("detect the cgroup layout: %w", err)
+	}
+	unlock, err := lockState()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := reclaimStaleCgroups(found); err != nil {
+		return err
+	}
+	for _, h := range found {
+		parent := filepath.Join(h.mountpoint, cgroupParent)
+		if err := unix.Rmdir(parent); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("remove cgroup %s: %w", parent, err)
+		}
+	}
+	return removeStateDir()
+}

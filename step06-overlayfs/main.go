@@ -1,0 +1,426 @@
+// Command step06-overlayfs runs a command with a hostname of its own, as PID 1
+// of its own process tree, with a mount table of its own, a network of its
+// own behind a bridge, and limits on the memory, CPU time, processes and CPUs
+// it may use, in a copy-on-write layer over a shared, read-only image.
+//
+// Map of this file (the same shape in every step):
+//
+//	main            builds the command line and is the only place that prints an error
+//	runCommand      "run": the parent, on the host, starts the container process
+//	importCommand   "import", "images", "rmi": the image store (overlay.go)
+//	cleanupCommand  "cleanup": removes what a runtime killed with SIGKILL left behind
+//	initCommand     "init": the child, inside the new namespaces, sets them up and execs CMD
+//	exitStatus      how the container's exit status travels back to main
+//
+// The parent cannot set up a namespace it is not in, and a Go program cannot
+// fork without exec (the runtime's threads do not survive fork), so the parent
+// starts this same binary again, /proc/self/exe, with the hidden "init" command,
+// inside the new namespaces. That child finishes the setup from the inside and
+// then replaces itself with the user's command (execve(2)), which so inherits
+// the namespaces. runc starts its containers the same way ("runc init").
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// programName names the binary in its help and at the start of its errors.
+const programName = "step06-overlayfs"
+
+// Exit statuses of the runtime's own failures, the ones Docker uses: the
+// container's command never ran (125), was found but could not be executed
+// (126), or was not found (127). Any other status is the command's own.
+const (
+	statusRuntimeError = 125
+	statusCannotExec   = 126
+	statusNotFound     = 127
+)
+
+// hostnameFlag is shared by "run" (where the user sets it) and "init" (where
+// the parent passes it on to the child).
+var hostnameFlag = &cli.StringFlag{
+	Name:  "hostname",
+	Usage: "hostname inside the container (default: a random container ID)",
+}
+
+var runCommand = &cli.Command{
+	Name:         "run",
+	Usage:        "run a command in a new container",
+	ArgsUsage:    "IMAGE CMD [ARG...]   e.g. run --hostname box busybox hostname",
+	Flags:        []cli.Flag{hostnameFlag, volumeFlag, networkFlag, subnetFlag, publishFlag, memoryFlag, cpusFlag, pidsLimitFlag, cpusetFlag},
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() < 2 {
+			return fmt.Errorf("want an image and a command: try '%s run busybox sh'", programName)
+		}
+		id := newContainerID()
+		hostname := ctx.String("hostname")
+		if hostname == "" {
+			hostname = id
+		}
+		if err := validateHostname(hostname); err != nil {
+			return err
+		}
+		volumes, err := parseVolumes(ctx.StringSlice("volume"))
+		if err != nil {
+			return err
+		}
+		network, err := parseNetworkOptions(ctx)
+		if err != nil {
+			return err
+		}
+		limits, err := parseLimits(ctx)
+		if err != nil {
+			return err
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("creating namespaces needs root: run it with sudo")
+		}
+		// After the root check: the image store is root's to read.
+		img, err := findImage(ctx.Args().First())
+		if err != nil {
+			return err
+		}
+		return run(id, hostname, img, volumes, network, limits, ctx.Args().Tail())
+	},
+}
+
+var importCommand = &cli.Command{
+	Name:         "import",
+	Usage:        "make an image from a root filesystem tarball (docker export, a distribution's minirootfs)",
+	ArgsUsage:    "TARBALL NAME   e.g. import rootfs.tar busybox",
+	Flags:        []cli.Flag{&cli.StringFlag{Name: "base", Usage: "an image to put the new layer on top of"}},
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() != 2 {
+			return fmt.Errorf("want a tarball and a name: try '%s import rootfs.tar busybox'", programName)
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("importing an image needs root (it keeps files' owners): run it with sudo")
+		}
+		return importImage(ctx.Args().Get(0), ctx.Args().Get(1), ctx.String("base"), os.Stderr)
+	},
+}
+
+var imagesCommand = &cli.Command{
+	Name:  "images",
+	Usage: "list the images, with their layers (base first)",
+	Action: func(ctx *cli.Context) error {
+		images, err := listImages()
+		if err != nil {
+			return err
+		}
+		for _, img := range images {
+			fmt.Printf("%s\t%s\n", img.Name, strings.Join(img.Layers, " "))
+		}
+		return nil
+	},
+}
+
+var rmiCommand = &cli.Command{
+	Name:      "rmi",
+	Usage:     "remove an image, and its layers that no other image uses",
+	ArgsUsage: "NAME",
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() != 1 {
+			return fmt.Errorf("want one image name: try '%s rmi busybox'", programName)
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("removing an image needs root: run it with sudo")
+		}
+		return removeImage(ctx.Args().First())
+	},
+}
+
+var cleanupCommand = &cli.Command{
+	Name:  "cleanup",
+	Usage: "remove what a runtime killed with SIGKILL left behind: cgroups, addresses, port rules, the bridge",
+	Action: func(ctx *cli.Context) error {
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("cleaning up needs root: run it with sudo")
+		}
+		return errors.Join(cleanupCgroups(), cleanupLayers(), cleanup())
+	},
+}
+
+var initCommand = &cli.Command{
+	Name:   "init",
+	Usage:  "set up the container from the inside, then exec CMD (run starts it; do not call it yourself)",
+	Hidden: true,
+	Flags:  []cli.Flag{hostnameFlag, rootfsFlag, lowerFlag, volumeFlag, networkFilesFlag},
+	Action: func(ctx *cli.Context) error {
+		volumes, err := parseVolumes(ctx.StringSlice("volume"))
+		if err != nil {
+			return err
+		}
+		return initContainer(ctx.String("hostname"), ctx.String("rootfs"), ctx.String("lower"), volumes, ctx.String("network-files"), ctx.Args().Slice())
+	},
+}
+
+func main() {
+	app := &cli.App{
+		Name:            programName,
+		Usage:           "run a command in a container of an image: its own hostname, process IDs, mounts, network and limits",
+		Commands:        []*cli.Command{runCommand, importCommand, imagesCommand, rmiCommand, cleanupCommand, initCommand},
+		HideHelpCommand: true,
+		OnUsageError:    usageError,
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return fmt.Errorf("unknown command %q: see '%s --help'", ctx.Args().First(), programName)
+			}
+			return cli.ShowAppHelp(ctx)
+		},
+	}
+	err := app.Run(os.Args)
+	if err == nil {
+		return
+	}
+	if message := runtimeErrors(err); message != "" {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", programName, message)
+	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		os.Exit(int(status))
+	}
+	os.Exit(statusFor(err))
+}
+
+// run starts the container process, waits for it and returns its exit status.
+// It is the parent side: everything here happens on the host.
+func run(id, hostname string, img image, volumes []volume, network networkOptions, limits limits, command []string) (err error) {
+	// Until the container runs, and while it is taken down after, a signal
+	// must not kill the runtime half-way through setting up or removing its
+	// network: hold the signals (signal.Notify turns their default action
+	// off), and pass those that came early on to PID 1 once it runs.
+	held := make(chan os.Signal, len(forwardedSignals))
+	signal.Notify(held, forwardedSignals...)
+	defer signal.Stop(held)
+	// Before anything starts, so that a taken port or a full subnet is an
+	// error with nothing to undo.
+	attachment, err := reserveNetwork(id, hostname, network)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, attachment.release()) }()
+	// The cgroup exists, with its limits, before the process that goes in.
+	cg, err := createCgroup(id, limits)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, cg.remove()) }()
+	layers, err := prepareLayers(id, img)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, layers.remove()) }()
+	// The child waits on this pipe until its network is ready (waitForNetwork).
+	networkReady, signalNetworkReady, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("create pipe: %w", err)
+	}
+	defer signalNetworkReady.Close()
+	args := []string{"init", "--hostname", hostname, "--rootfs", filepath.Join(layers.dir, "merged"), "--lower", layers.lower, "--network-files", attachment.filesDir}
+	for _, v := range volumes {
+		args = append(args, "--volume", v.String())
+	}
+	args = append(append(args, "--"), command...)
+	cmd := exec.Command("/proc/self/exe", args...)
+	cmd.Args[0] = programName // what ps shows for the container process until it execs
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{networkReady} // the child's fd 3
+	// clone(2) creates the new namespaces and the child in one call; only the
+	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: utsCloneFlags | pidCloneFlags | mountCloneFlags | ipcCloneFlags | netCloneFlags,
+		Pdeathsig:  containerDeathSignal,
+	}
+	cg.startInside(cmd.SysProcAttr)
+	if err := cmd.Start(); err != nil {
+		networkReady.Close()
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
+		}
+		return fmt.Errorf("start container process: %w", err)
+	}
+	networkReady.Close() // the child has its own copy
+	if err := cg.join(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return err
+	}
+	if err := attachment.connect(cmd.Process.Pid); err != nil {
+		// The child is still waiting: it never ran the command.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return err
+	}
+	if err := signalReady(signalNetworkReady); err != nil {
+		return err
+	}
+	for len(held) > 0 {
+		if err := cmd.Process.Signal(<-held); err != nil {
+			break // PID 1 is gone already; Wait says how
+		}
+	}
+	stopForwarding := forwardSignals(cmd.Process)
+	defer stopForwarding()
+	status := containerExitStatus(cmd.Wait())
+	// Killed (128+SIGKILL), and the OOM killer did kill in its cgroup.
+	if errors.Is(status, exitStatus(128+9)) && cg.oomKilled() {
+		return containerKilled{status: status, reason: "out of memory " + limits.memoryString()}
+	}
+	return status
+}
+
+// initContainer is the child side: it runs inside the new namespaces, as the
+// container's first process, and on success never returns (it becomes CMD).
+func initContainer(hostname, rootfs, lower string, volumes []volume, networkFiles string, command []string) error {
+	if len(command) == 0 {
+		return errors.New("init: no command given (init is started by run)")
+	}
+	// First: nothing of the container runs before its network is ready.
+	if err := waitForNetwork(); err != nil {
+		return err
+	}
+	if err := setHostname(hostname); err != nil {
+		return err
+	}
+	// Before execCommand, so that the command is looked up in the
+	// container's filesystem, not the host's.
+	if err := setupRootfs(rootfs, lower, networkFiles, volumes); err != nil {
+		return err
+	}
+	return execCommand(command)
+}
+
+// execCommand replaces this process with the user's command, looked up in PATH.
+// Returns only on failure, with a commandError.
+func execCommand(command []string) error {
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		// LookPath's own message repeats the name; keep only its cause:
+		// exec.ErrNotFound, or fs.ErrPermission for a file that is not
+		// executable.
+		var lookErr *exec.Error
+		if errors.As(err, &lookErr) {
+			err = lookErr.Err
+		}
+		if errors.Is(err, exec.ErrNotFound) {
+			return commandError{statusNotFound, fmt.Errorf("command %q: %w", command[0], err)}
+		}
+		return commandError{statusCannotExec, fmt.Errorf("command %q: %w", command[0], err)}
+	}
+	err = unix.Exec(path, command, os.Environ())
+	if errors.Is(err, unix.ENOENT) {
+		// LookPath found the file, so what is missing is the program that
+		// runs it: its #! interpreter or its dynamic loader (man 2 execve).
+		return commandError{statusNotFound, fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)}
+	}
+	return commandError{statusCannotExec, fmt.Errorf("exec %s: %w", path, err)}
+}
+
+// commandError is a failure to start the container's command: status is
+// what a shell would exit with, 127 for not found, 126 for found but not
+// runnable.
+type commandError struct {
+	status int
+	err    error
+}
+
+func (e commandError) Error() string { return e.err.Error() }
+func (e commandError) Unwrap() error { return e.err }
+
+// exitStatus is an error that carries only an exit status: main exits with it
+// and prints nothing, so the container's output is all the user sees.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// containerKilled is the exit status of a container the kernel killed, with
+// the reason, which main prints before exiting with the status.
+type containerKilled struct {
+	status error // the exitStatus
+	reason string
+}
+
+func (k containerKilled) Error() string { return "container was killed: " + k.reason }
+func (k containerKilled) Unwrap() error { return k.status }
+
+// containerExitStatus turns what cmd.Wait returned into the status run exits
+// with: the container's own, or 128+N when signal N killed it, the way a
+// shell reports a killed command (man 1 bash, "EXIT STATUS").
+func containerExitStatus(waitErr error) error {
+	if waitErr == nil {
+		return nil
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(waitErr, &exitErr) {
+		return fmt.Errorf("wait for container process: %w", waitErr)
+	}
+	status := exitErr.Sys().(syscall.WaitStatus)
+	if status.Signaled() {
+		return exitStatus(128 + int(status.Signal()))
+	}
+	return exitStatus(status.ExitStatus())
+}
+
+// runtimeErrors returns the runtime's own errors in err, on one line: err
+// may join the container's exit status, which is not an error to print, with
+// errors of the cleanup after the container.
+func runtimeErrors(err error) string {
+	var messages []string
+	var collect func(error)
+	collect = func(err error) {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				collect(e)
+			}
+			return
+		}
+		if _, isStatus := err.(exitStatus); !isStatus {
+			messages = append(messages, strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+	}
+	collect(err)
+	return strings.Join(messages, "; ")
+}
+
+// statusFor chooses the exit status for an error the runtime prints itself:
+// the command's failure to start, or else the runtime's own.
+func statusFor(err error) int {
+	var failed commandError
+	if errors.As(err, &failed) {
+		return failed.status
+	}
+	return statusRuntimeError
+}
+
+// usageError turns urfave/cli's usage errors (an unknown flag, a malformed
+// value) into one line that says where to look, instead of the whole help.
+func usageError(ctx *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%v: see '%s --help'", err, ctx.Command.HelpName)
+}
+
+// newContainerID returns 12 random hex digits, which name the container
+// (and are its default hostname), as Docker's short container IDs do.
+func newContainerID() string {
+	id := make([]byte, 6)
+	if _, err := rand.Read(id); err != nil {
+		// crypto/rand does not fail on Linux 3.17+ (getrandom(2)); a fixed
+		// name is still a working hostname if it ever does.
+		return "container"
+	}
+	return hex.EncodeToString(id)
+}

@@ -1,0 +1,517 @@
+// Images and overlayfs: many containers share one read-only image, and each
+// writes only to a layer of its own.
+//
+// An image is a stack of read-only layers, directories under
+// /var/lib/tinyrun/layers, named in order (base first) by a small JSON file
+// under /var/lib/tinyrun/images. A container's root is an overlay mount
+// (the kernel's filesystems/overlayfs.rst) of the image's layers, the lower
+// directories, under an upper directory of its own:
+//
+//	merged   what the container sees: the upper over the lowers
+//	upper    the container's changes: new and changed files (copied up
+//	         whole on the first write), and whiteouts, character devices
+//	         0/0, for what it deleted
+//	work     overlayfs's scratch space, on the upper's filesystem
+//
+// Order: importImage (the import command) makes images from tarballs. For a
+// container, the parent finds its image and prepareLayers makes upper, work
+// and merged before the child starts; the child mounts the overlay on merged
+// (mountOverlay, in place of step 05's bind mount) and its volumes in it
+// (bindVolumes), both before pivot_root; after the container exits the
+// parent removes the three directories. The overlay mount itself lives only
+// in the container's mount namespace and goes away with it.
+//
+// Read: the kernel's filesystems/overlayfs.rst, man 8 mount (overlay), man 5
+// tar, man 2 mount (MS_BIND, MS_REMOUNT).
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// The image store, on disk: images outlive reboots, unlike /run's state.
+const (
+	storeDir          = "/var/lib/tinyrun"
+	imagesDir         = storeDir + "/images"
+	layersDir         = storeDir + "/layers"
+	containerLayerDir = storeDir + "/containers"
+)
+
+// image is an image's metadata: its name and its layers, base first.
+type image struct {
+	Name   string   `json:"name"`
+	Layers []string `json:"layers"`
+}
+
+// lowerFlag passes the overlay's lower directories from run to init.
+var lowerFlag = &cli.StringFlag{Name: "lower", Hidden: true}
+
+var volumeFlag = &cli.StringSliceFlag{
+	Name:    "volume",
+	Aliases: []string{"v"},
+	Usage:   "bind-mount a host directory (or file) into the container: HOSTPATH:CONTAINERPATH[:ro] (repeatable)",
+}
+
+// importImage makes an image called name from the root filesystem in the
+// tarball source (plain or gzipped), as one layer on top of base's, if base
+// is not empty. Notes (device nodes skipped) go to notes. On error nothing
+// is left in the store.
+func importImage(source, name, base string, notes io.Writer) error {
+	if err := checkImageName(name); err != nil {
+		return err
+	}
+	return withStateLock(func() error { return importLocked(source, name, base, notes) })
+}
+
+// importLocked is importImage for a caller that holds the lock.
+func importLocked(source, name, base string, notes io.Writer) error {
+	if _, err := findImage(name); err == nil {
+		return fmt.Errorf("image %s exists already: choose another name, or remove it with rmi", name)
+	}
+	img := image{Name: name}
+	if base != "" {
+		baseImage, err := findImage(base)
+		if err != nil {
+			return err
+		}
+		img.Layers = baseImage.Layers
+	}
+	f, err := os.Open(source)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", source, err)
+	}
+	defer f.Close()
+	layer := newContainerID() // 12 random hex digits name a layer as well
+	dir := filepath.Join(layersDir, layer)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create layer %s: %w", dir, err)
+	}
+	if err := extractTar(f, dir, notes); err != nil {
+		return errors.Join(fmt.Errorf("import %s: %w", source, err), os.RemoveAll(dir), removeEmptyStore())
+	}
+	img.Layers = append(img.Layers, layer)
+	if err := os.MkdirAll(imagesDir, 0o755); err != nil {
+		return errors.Join(fmt.Errorf("create %s: %w", imagesDir, err), os.RemoveAll(dir))
+	}
+	if err := writeJSON(imagePath(name), img); err != nil {
+		return errors.Join(err, os.RemoveAll(dir))
+	}
+	return nil
+}
+
+// extractTar writes the tar stream r (gzipped or not) into dir. Entries that
+// would land outside dir are refused: an absolute name, a ".." in a name or
+// a link target, or a path through a symlink in dir. Device nodes are
+// skipped with a note: a container gets its own /dev (mount.go).
+func extractTar(r io.Reader, dir string, notes io.Writer) error {
+	buffered := bufio.NewReader(r)
+	if magic, err := buffered.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(buffered)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		r = gz
+	} else {
+		r = buffered
+	}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read tar: %w", err)
+		}
+		target, err := safePath(dir, hdr.Name)
+		if err != nil {
+			return err
+		}
+		if target == dir {
+			continue // "./": the layer itself
+		}
+		if err := extractEntry(tr, hdr, dir, target, notes); err != nil {
+			return err
+		}
+	}
+}
+
+// safePath returns where the tar entry name goes under dir, or an error if
+// it would go anywhere else.
+func safePath(dir, name string) (string, error) {
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("entry %q has an absolute path: refused", name)
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == ".." {
+			return "", fmt.Errorf("entry %q climbs out with ..: refused", name)
+		}
+	}
+	target := filepath.Join(dir, name)
+	// Each directory on the way must be a real directory of the layer: a
+	// symlink there (made by an earlier entry) could lead anywhere.
+	for parent := filepath.Dir(target); parent != dir && strings.HasPrefix(parent, dir); parent = filepath.Dir(parent) {
+		if info, err := os.Lstat(parent); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			return "", fmt.Errorf("entry %q goes through the symlink %s: refused", name, strings.TrimPrefix(parent, dir+"/"))
+		}
+	}
+	return target, nil
+}
+
+// extractEntry creates one tar entry at target, with its mode and owner.
+func extractEntry(tr *tar.Reader, hdr *tar.Header, dir, target string, notes io.Writer) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(target), err)
+	}
+	mode := os.FileMode(hdr.Mode).Perm() | os.FileMode(hdr.Mode)&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky)
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := os.Mkdir(target, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create %s: %w", target, err)
+		}
+	case tar.TypeReg:
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", target, err)
+		}
+		_, err = io.Copy(f, tr)
+		if closeErr := f.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", target, err)
+		}
+	case tar.TypeSymlink:
+		// The link is stored as it is: it is resolved inside the container,
+		// where "/" is the container's root.
+		if err := os.Symlink(hdr.Linkname, target); err != nil {
+			return fmt.Errorf("symlink %s: %w", target, err)
+		}
+		return os.Lchown(target, hdr.Uid, hdr.Gid)
+	case tar.TypeLink:
+		source, err := safePath(dir, hdr.Linkname)
+		if err != nil {
+			return err
+		}
+		if err := os.Link(source, target); err != nil {
+			return fmt.Errorf("link %s: %w", target, err)
+		}
+		return nil
+	case tar.TypeFifo:
+		if err := unix.Mkfifo(target, uint32(mode)); err != nil {
+			return fmt.Errorf("mkfifo %s: %w", target, err)
+		}
+	case tar.TypeChar, tar.TypeBlock:
+		fmt.Fprintf(notes, "note: skipped the device node %s (a container gets its own /dev)\n", hdr.Name)
+		return nil
+	default:
+		fmt.Fprintf(notes, "note: skipped %s, of tar type %q\n", hdr.Name, hdr.Typeflag)
+		return nil
+	}
+	if err := os.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
+		return fmt.Errorf("chown %s: %w", target, err)
+	}
+	// After chown, which clears the setuid and setgid bits.
+	if err := os.Chmod(target, mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", target, err)
+	}
+	return nil
+}
+
+// checkImageName accepts names such as busybox, my-app or alpine3.20.
+func checkImageName(name string) error {
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (c == '-' || c == '.' || c == '_') && i > 0) {
+			return fmt.Errorf("image name %q: use lowercase letters, digits, '-', '.' and '_'", name)
+		}
+	}
+	if name == "" {
+		return errors.New("no image name given")
+	}
+	return nil
+}
+
+func imagePath(name string) string { return filepath.Join(imagesDir, name+".json") }
+
+// findImage reads the image called name.
+func findImage(name string) (image, error) {
+	var img image
+	if checkImageName(name) != nil {
+		return img, fmt.Errorf("image %q not found: list them with 'images', or import one", name)
+	}
+	data, err := os.ReadFile(imagePath(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return img, fmt.Errorf("image %s not found: list them with 'images', or import one (make image imports busybox)", name)
+	}
+	if err != nil {
+		return img, fmt.Errorf("read image %s: %w", name, err)
+	}
+	if err := json.Unmarshal(data, &img); err != nil {
+		return img, fmt.Errorf("image %s is damaged (%v): remove it with rmi", name, err)
+	}
+	return img, nil
+}
+
+// listImages returns every image, sorted by name.
+func listImages() ([]image, error) {
+	entries, err := os.ReadDir(imagesDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", imagesDir, err)
+	}
+	var images []image
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			img, err := findImage(name)
+			if err != nil {
+				return nil, err
+			}
+			images = append(images, img)
+		}
+	}
+	sort.Slice(images, func(i, j int) bool { return images[i].Name < images[j].Name })
+	return images, nil
+}
+
+// removeImage removes the image called name, and those of its layers no
+// other image uses.
+func removeImage(name string) error {
+	return withStateLock(func() error { return removeImageLocked(name) })
+}
+
+// removeImageLocked is removeImage for a caller that holds the lock.
+func removeImageLocked(name string) error {
+	img, err := findImage(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(imagePath(name)); err != nil {
+		return fmt.Errorf("remove image %s: %w", name, err)
+	}
+	images, err := listImages()
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, other := range images {
+		for _, l := range other.Layers {
+			used[l] = true
+		}
+	}
+	for _, l := range img.Layers {
+		if !used[l] {
+			if err := os.RemoveAll(filepath.Join(layersDir, l)); err != nil {
+				return fmt.Errorf("remove layer %s: %w", l, err)
+			}
+		}
+	}
+	return removeEmptyStore()
+}
+
+// containerLayers are the directories of one container's overlay.
+type containerLayers struct {
+	dir   string // holds upper, work and merged
+	lower string // lowerdir= of the mount: the image's layers, top first
+}
+
+// prepareLayers makes the container's upper, work and merged directories.
+func prepareLayers(id string, img image) (*containerLayers, error) {
+	unlock, err := lockState()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := reclaimStaleLayers(); err != nil {
+		return nil, err
+	}
+	c := &containerLayers{dir: filepath.Join(containerLayerDir, id)}
+	// overlayfs stacks lowerdir's directories left over right: the top
+	// layer comes first (filesystems/overlayfs.rst, "Multiple lower layers").
+	var lower []string
+	for i := len(img.Layers) - 1; i >= 0; i-- {
+		lower = append(lower, filepath.Join(layersDir, img.Layers[i]))
+	}
+	c.lower = strings.Join(lower, ":")
+	for _, sub := range []string{"upper", "work", "merged"} {
+		if err := os.MkdirAll(filepath.Join(c.dir, sub), 0o755); err != nil {
+			return nil, errors.Join(fmt.Errorf("create %s: %w", filepath.Join(c.dir, sub), err), os.RemoveAll(c.dir))
+		}
+	}
+	return c, nil
+}
+
+// remove removes the container's layer; the overlay mount went away with
+// the container's mount namespace. Safe to call twice.
+func (c *containerLayers) remove() error {
+	unlock, err := lockState()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("remove %s: %w", c.dir, err)
+	}
+	return removeEmptyStore()
+}
+
+// reclaimStaleLayers removes the layers of containers whose runtime was
+// killed: those with no state in /run (ipam.go). The caller holds the lock.
+func reclaimStaleLayers() error {
+	if err := reclaimStale(); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(containerLayerDir)
+	if err != nil {
+		return nil // none
+	}
+	for _, e := range entries {
+		if fileExists(filepath.Join(containersDir, e.Name())) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(containerLayerDir, e.Name())); err != nil {
+			return fmt.Errorf("reclaim %s: %w", e.Name(), err)
+		}
+	}
+	return removeEmptyStore()
+}
+
+// removeEmptyStore removes the store's directories that hold nothing, so
+// that removing the last image leaves the host as it was.
+func removeEmptyStore() error {
+	for _, dir := range []string{containerLayerDir, layersDir, imagesDir, storeDir} {
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTEMPTY) {
+			return fmt.Errorf("remove %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// mountOverlay mounts the container's overlay on merged, beside its upper
+// and work directories: the image's layers read-only, upper for writes. The
+// child calls it in its own mount namespace, where it stays.
+func mountOverlay(lower, merged string) error {
+	dir := filepath.Dir(merged)
+	options := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
+	if err := unix.Mount("overlay", merged, "overlay", 0, options); err != nil {
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("mount overlay on %s: %w: the kernel needs overlayfs, and %s must be on a filesystem that can hold an upper layer (ext4, xfs; not overlayfs itself, as inside a Docker container); dmesg says more", merged, err, storeDir)
+		}
+		return fmt.Errorf("mount overlay on %s: %w", merged, err)
+	}
+	return nil
+}
+
+// volume is one -v: a host path bind-mounted at a path in the container.
+type volume struct {
+	host, container string
+	readOnly        bool
+}
+
+// String gives the volume back as a -v spec.
+func (v volume) String() string {
+	if v.readOnly {
+		return v.host + ":" + v.container + ":ro"
+	}
+	return v.host + ":" + v.container
+}
+
+// parseVolumes checks -v HOSTPATH:CONTAINERPATH[:ro] specs in the parent.
+func parseVolumes(specs []string) ([]volume, error) {
+	var volumes []volume
+	for _, spec := range specs {
+		parts := strings.Split(spec, ":")
+		if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+			return nil, fmt.Errorf("-v %q: want HOSTPATH:CONTAINERPATH[:ro], such as -v /srv/data:/data", spec)
+		}
+		v := volume{host: parts[0], container: filepath.Clean(parts[1]), readOnly: len(parts) == 3 && parts[2] == "ro"}
+		if !filepath.IsAbs(v.host) || !filepath.IsAbs(v.container) || v.container == "/" {
+			return nil, fmt.Errorf("-v %q: both paths must be absolute, and the container's not /", spec)
+		}
+		if _, err := os.Stat(v.host); err != nil {
+			return nil, fmt.Errorf("-v %q: host path %s does not exist: create it first", spec, v.host)
+		}
+		volumes = append(volumes, v)
+	}
+	return volumes, nil
+}
+
+// bindVolumes bind-mounts each volume at its path under rootfs, creating the
+// mount point inside rootfs if missing, never outside it. The child calls it
+// before pivot_root, while the host paths can still be reached.
+func bindVolumes(rootfs string, volumes []volume) error {
+	for _, v := range volumes {
+		target, err := mountPointInside(rootfs, v.container, v.host)
+		if err != nil {
+			return err
+		}
+		if err := unix.Mount(v.host, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind mount volume %s on %s: %w", v.host, v.container, err)
+		}
+		if v.readOnly {
+			// A bind mount takes MS_RDONLY only on a remount (man 2 mount).
+			if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+				return fmt.Errorf("make volume %s read-only: %w", v.container, err)
+			}
+		}
+	}
+	return nil
+}
+
+// mountPointInside returns rootfs+path, creating it (a directory, or a file
+// if host is one) where missing. A symlink on the way is refused: resolved
+// here, on the host, it could lead out of the container's root.
+func mountPointInside(rootfs, path, host string) (string, error) {
+	current := rootfs
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i, part := range parts {
+		current = filepath.Join(current, part)
+		info, err := os.Lstat(current)
+		switch {
+		case err == nil && info.Mode()&fs.ModeSymlink != 0:
+			return "", fmt.Errorf("volume path %s goes through a symlink in the image: choose another", path)
+		case err == nil:
+			continue
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("volume path %s: %w", path, err)
+		}
+		if hostInfo, statErr := os.Stat(host); i == len(parts)-1 && statErr == nil && !hostInfo.IsDir() {
+			if err := os.WriteFile(current, nil, 0o644); err != nil {
+				return "", fmt.Errorf("create mount point %s: %w", path, err)
+			}
+		} else if err := os.Mkdir(current, 0o755); err != nil {
+			return "", fmt.Errorf("create mount point %s: %w", path, err)
+		}
+	}
+	return current, nil
+}
+
+// cleanupLayers removes the layers of containers whose runtime was killed:
+// the overlay part of the cleanup command.
+func cleanupLayers() error {
+	return withStateLock(reclaimStaleLayers)
+}
+
+// withStateLock runs fn holding the state lock (ipam.go), then removes the
+// state directory, lock included, if no container uses it.
+func withStateLock(fn func() error) error {
+	unlock, err := lockState()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return errors.Join(fn(), removeStateDir())
+}

@@ -1,0 +1,93 @@
+// PID namespace: the container's own process IDs, starting at 1.
+//
+// The first process in a new PID namespace gets PID 1 and, through a /proc
+// of that namespace, sees only its own descendants. Being PID 1 brings the
+// duties of init (man 7 pid_namespaces):
+//
+//   - The kernel delivers to PID 1 only the signals it has a handler for, even
+//     from the host (SIGKILL and SIGSTOP from an ancestor namespace excepted):
+//     a plain "sleep" as PID 1 ignores SIGTERM and Ctrl-C.
+//   - Orphaned processes in the namespace are re-parented to PID 1, which
+//     must wait(2) for them, or they stay zombies.
+//   - When PID 1 exits, the kernel kills every other process in the namespace.
+//
+// CLONE_NEWPID puts the *children* of the caller in the new namespace, never
+// the caller itself, so it is passed to clone(2) for the container process.
+//
+// Order: the parent adds pidCloneFlags and containerDeathSignal to clone(2)
+// (run, in main.go), then calls forwardSignals until the container exits.
+// The child has nothing to do: it is PID 1 from its first instruction.
+//
+// Read: man 7 pid_namespaces, man 2 clone, man 7 signal, man 2 prctl.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+
+	"golang.org/x/sys/unix"
+)
+
+// pidCloneFlags asks clone(2) to start the child as PID 1 of a new PID namespace.
+const pidCloneFlags = unix.CLONE_NEWPID
+
+// containerDeathSignal is sent to the container's PID 1 if the runtime dies
+// (PR_SET_PDEATHSIG, man 2 prctl); PID 1's death then takes the whole
+// namespace with it, so a killed runtime leaves no container behind.
+const containerDeathSignal = unix.SIGKILL
+
+// init locks the main goroutine to the main thread, in the parent and in the
+// child alike. The kernel keeps the parent-death signal per thread: it fires
+// when the thread that forked the child exits, and only the thread that
+// clone(2) created has it set, so the child's execve(2) of the command must
+// run there, or the setting is lost. runc's init does the same.
+func init() {
+	runtime.LockOSThread()
+}
+
+// forwardedSignals are the signals a user sends to stop or poke a program:
+// sent to the runtime, they are meant for the program in the container.
+var forwardedSignals = []os.Signal{
+	unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
+}
+
+// terminalSignals are the signals a terminal sends, on Ctrl-C and Ctrl-\,
+// to its whole foreground process group: the container as well as the runtime.
+var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT}
+
+// forwardSignals relays forwardedSignals from the runtime to the container's
+// PID 1 until the returned stop function is called. PID 1 acts on them only
+// if it installed a handler (see the top of this file). When standard input
+// is a terminal, the terminal's own signals already reach PID 1, and are not
+// relayed a second time (nor, then, a kill -INT sent to the runtime itself).
+func forwardSignals(container *os.Process) (stop func()) {
+	signals := make(chan os.Signal, len(forwardedSignals))
+	signal.Notify(signals, forwardedSignals...)
+	_, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS)
+	fromTerminal := err == nil
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-signals:
+				if fromTerminal && slices.Contains(terminalSignals, sig) {
+					continue
+				}
+				if err := container.Signal(sig); err != nil {
+					// PID 1 has exited, or is exiting, as the signal
+					// arrived: nobody is left to tell, and Wait will
+					// report how it ended.
+					continue
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(signals)
+		close(done)
+	}
+}
