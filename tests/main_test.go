@@ -77,6 +77,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "tests: snapshot the host: %v\n", err)
 		os.Exit(1)
 	}
+	netnsDir := rememberNetnsDir()
 	if err := setUpTestNetwork(); err != nil {
 		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
 		if err := tearDownTestNetwork(); err != nil {
@@ -98,6 +99,10 @@ func TestMain(m *testing.M) {
 		status = 1
 	}
 	if err := tearDownTestNetwork(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		status = 1
+	}
+	if err := netnsDir.restore(); err != nil {
 		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
 		status = 1
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The network checks follow the project's network safety rule: they send
@@ -175,4 +177,42 @@ func deleteScratchNetns(t *testing.T, name string) {
 // Both exec the command, so its PID is nsenter's.
 func inNetns(name string, args ...string) []string {
 	return append([]string{"--net=/run/netns/" + name, "--"}, args...)
+}
+
+// netnsDirState remembers whether /run/netns existed, and was a mount
+// point, before the suite: ip netns add makes it a mount point on first use,
+// and the suite must leave the host as it found it.
+type netnsDirState struct{ existed, mounted bool }
+
+func rememberNetnsDir() netnsDirState {
+	_, err := os.Stat("/run/netns")
+	return netnsDirState{existed: err == nil, mounted: isMountPoint("/run/netns")}
+}
+
+// restore undoes what ip netns add did to /run/netns, if nothing else uses it.
+func (before netnsDirState) restore() error {
+	if entries, _ := os.ReadDir("/run/netns"); len(entries) > 0 {
+		return nil // namespaces of someone else's
+	}
+	if !before.mounted && isMountPoint("/run/netns") {
+		if err := unix.Unmount("/run/netns", unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmount /run/netns: %w", err)
+		}
+	}
+	if !before.existed {
+		if err := os.Remove("/run/netns"); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove /run/netns: %w", err)
+		}
+	}
+	return nil
+}
+
+// isMountPoint reports whether path is the mount point of a mount.
+func isMountPoint(path string) bool {
+	for _, line := range strings.Split(readFileString("/proc/self/mountinfo"), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == path {
+			return true
+		}
+	}
+	return false
 }
