@@ -13,7 +13,8 @@
 # console is printed here live; the script exits with the suite's status.
 #
 # Downloads (the kernel package) are cached in .cache/vm, which git ignores.
-# Set TINYRUN_VM_ACCEL=kvm or tcg to skip the probe that picks one.
+# Set TINYRUN_VM_ACCEL=kvm or tcg to skip the probe that picks one, and
+# TINYRUN_VM_RUN=TestSteps/step05 (say) to run only some of the checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -162,7 +163,8 @@ say "booting Linux $kver with $accel ($how); the guest's console follows"
 
 log=$cache/console.log
 set +e
-set_qemu_args "$accel" ""
+# TINYRUN_VM_RUN narrows the checks (a go test -run pattern, no spaces).
+set_qemu_args "$accel" "tinyrun.run=${TINYRUN_VM_RUN:-TestSteps}"
 timeout "${timeout_minutes}m" "${qemu_args[@]}" </dev/null | tee "$log"
 qemu_status=${PIPESTATUS[0]}
 set -e

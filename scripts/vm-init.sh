@@ -48,8 +48,9 @@ for test in /repo/unit/*.test; do
 	echo "== unit tests: $(basename "$test" .test)"
 	(cd /tmp && "$test" -test.count=1) || status=1
 done
-echo "== the steps' checks"
-cd /repo/tests && ./tests.test -test.v -test.count=1 -test.timeout=40m -test.run 'TestSteps' -prebuilt || status=1
+run=$(sed -n 's/.*tinyrun\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
+echo "== the steps' checks (${run:=TestSteps})"
+cd /repo/tests && ./tests.test -test.v -test.count=1 -test.timeout=40m -test.run "$run" -prebuilt || status=1
 echo "TINYRUN-VM-STATUS: $status"
 sync
 poweroff -f

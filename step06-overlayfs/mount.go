@@ -17,8 +17,7 @@
 //	  mountDev           a minimal /dev on tmpfs: a few devices, devpts, shm
 //	  mountSys           /sys, read-only
 //
-// checkRootfs runs in the parent first, so that a missing rootfs is an error
-// before any namespace exists.
+// The parent prepares the overlay's directories first (overlay.go).
 //
 // Why pivot_root and not chroot(2): chroot changes only where one process's
 // "/" is; the host's root stays mounted in its namespace, and a root process
@@ -31,9 +30,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -60,29 +57,6 @@ func defaultRootfs() string {
 		return "rootfs"
 	}
 	return filepath.Join(filepath.Dir(filepath.Dir(exe)), "rootfs")
-}
-
-// checkRootfs returns rootfs as an absolute path with no symlinks, or an
-// error saying how to get one. The parent calls it before starting anything.
-func checkRootfs(rootfs string) (string, error) {
-	path, err := filepath.Abs(rootfs)
-	if err == nil {
-		path, err = filepath.EvalSymlinks(path)
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("rootfs %s not found: run 'make rootfs' first, or pass --rootfs DIR", rootfs)
-	}
-	if err != nil {
-		return "", fmt.Errorf("rootfs %s: %w", rootfs, err)
-	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("rootfs %s: %w", rootfs, err)
-	}
-	if !info.IsDir() || path == "/" {
-		return "", fmt.Errorf("rootfs %s is not a directory other than /: pass --rootfs DIR", rootfs)
-	}
-	return path, nil
 }
 
 // setupRootfs makes rootfs, the overlay of the layers lower with the

@@ -92,7 +92,7 @@ func importLocked(source, name, base string, notes io.Writer) error {
 	}
 	f, err := os.Open(source)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", source, err)
+		return err // "open SOURCE: ..." already
 	}
 	defer f.Close()
 	layer := newContainerID() // 12 random hex digits name a layer as well
@@ -177,6 +177,14 @@ func safePath(dir, name string) (string, error) {
 func extractEntry(tr *tar.Reader, hdr *tar.Header, dir, target string, notes io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(target), err)
+	}
+	// An entry replaces what an earlier entry put at its path, as tar(1)
+	// does, unless both are directories. Never open, chmod or chown through
+	// an earlier symlink: it could point anywhere on the host.
+	if info, err := os.Lstat(target); err == nil && !(info.IsDir() && hdr.Typeflag == tar.TypeDir) {
+		if err := os.RemoveAll(target); err != nil {
+			return fmt.Errorf("replace %s: %w", target, err)
+		}
 	}
 	mode := os.FileMode(hdr.Mode).Perm() | os.FileMode(hdr.Mode)&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky)
 	switch hdr.Typeflag {
@@ -299,6 +307,15 @@ func removeImageLocked(name string) error {
 	if err != nil {
 		return err
 	}
+	if err := reclaimStaleLayers(); err != nil {
+		return err
+	}
+	containers, _ := os.ReadDir(containerLayerDir)
+	for _, c := range containers {
+		if data, err := os.ReadFile(filepath.Join(containerLayerDir, c.Name(), "image")); err == nil && string(data) == name {
+			return fmt.Errorf("image %s is in use by container %s: stop it first", name, c.Name())
+		}
+	}
 	if err := os.Remove(imagePath(name)); err != nil {
 		return fmt.Errorf("remove image %s: %w", name, err)
 	}
@@ -350,6 +367,10 @@ func prepareLayers(id string, img image) (*containerLayers, error) {
 		if err := os.MkdirAll(filepath.Join(c.dir, sub), 0o755); err != nil {
 			return nil, errors.Join(fmt.Errorf("create %s: %w", filepath.Join(c.dir, sub), err), os.RemoveAll(c.dir))
 		}
+	}
+	// Which image it uses, so that rmi can refuse to pull it from under it.
+	if err := os.WriteFile(filepath.Join(c.dir, "image"), []byte(img.Name), 0o644); err != nil {
+		return nil, errors.Join(fmt.Errorf("write %s/image: %w", c.dir, err), os.RemoveAll(c.dir))
 	}
 	return c, nil
 }

@@ -215,3 +215,40 @@ func pathExists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }
+
+func checkImportNeverWritesThroughSymlinks(t *testing.T, s step) {
+	outside := t.TempDir()
+	if err := os.Chmod(outside, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(outside, "victim")
+	if err := os.WriteFile(victim, []byte("original\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A symlink, then an entry of the same name: tar replaces the link; an
+	// extractor that opens the path would write through it instead.
+	layer := writeTar(t, tarEntry{name: "x", link: victim, kind: tar.TypeSymlink},
+		tarEntry{name: "x", body: "owned\n", kind: tar.TypeReg},
+		tarEntry{name: "y", link: outside, kind: tar.TypeSymlink},
+		tarEntry{name: "y/", kind: tar.TypeDir})
+	r := s.run(t, "import", layer, "tinyrun-test-links")
+	if r.status == 0 {
+		defer s.run(t, "rmi", "tinyrun-test-links")
+	}
+	if got := readFileString(victim); got != "original\n" {
+		t.Errorf("import of a tarball with a symlink and then a file of the same name wrote through the link: %s now holds %q", victim, got)
+	}
+	if info, err := os.Stat(outside); err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("import of a tarball with a symlink and then a directory of the same name changed %s: %v %v", outside, info.Mode(), err)
+	}
+}
+
+func checkRmiRefusesAnImageInUse(t *testing.T, s step) {
+	c := s.start(t, nil, "sh", "-c", "echo ready; read line; exit 0")
+	c.waitForLine(t, "ready")
+	r := s.run(t, "rmi", testImage)
+	wantOneLineError(t, "rmi of the image a running container uses", r, "in use")
+	if status, _ := c.finish(t); status != 0 {
+		t.Errorf("the container exited with %d, stderr %q", status, c.stderr.String())
+	}
+}

@@ -86,6 +86,8 @@ var checks = []check{
 	{"TwoLayerImageShowsTheUpperVersion", 6, "lowerdir lists the layers top first: the last layer of the image goes first", checkTwoLayerImageShowsTheUpperVersion},
 	{"VolumesPersistAndRoRefusesWrites", 6, "bind-mount -v HOST:CTR before pivot_root; for :ro remount the bind mount with MS_RDONLY", checkVolumesPersistAndRoRefusesWrites},
 	{"BadImportsAreRefused", 6, "refuse tar entries with an absolute name, a .. component, or a symlink among their parents, and remove the half-made layer", checkBadImportsAreRefused},
+	{"ImportNeverWritesThroughSymlinks", 6, "before creating an entry, remove what an earlier entry left at its path (a symlink could lead anywhere): never open, chmod or chown through it", checkImportNeverWritesThroughSymlinks},
+	{"RmiRefusesAnImageInUse", 6, "record each container's image, and refuse to remove an image a live container uses", checkRmiRefusesAnImageInUse},
 	{"DeviceNodesAreSkippedWithANote", 6, "skip character and block devices in a tarball, saying so on stderr", checkDeviceNodesAreSkippedWithANote},
 	{"ImportNameClashIsAnError", 6, "refuse to import under the name of an existing image", checkImportNameClashIsAnError},
 	{"BadVolumesAreErrors", 6, "check -v before creating anything: absolute paths, an existing host path, HOST:CTR[:ro]", checkBadVolumesAreErrors},
