@@ -180,7 +180,14 @@ func run(id, hostname, rootfs string, network networkOptions, limits limits, com
 		Pdeathsig:  containerDeathSignal,
 	}
 	cg.startInside(cmd.SysProcAttr)
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if err != nil && cmd.SysProcAttr.UseCgroupFD {
+		// clone3(2) with CLONE_INTO_CGROUP needs Linux 5.7: start the child
+		// outside instead, and let cg.join move it in while it waits.
+		cmd.SysProcAttr.UseCgroupFD = false
+		err = cmd.Start()
+	}
+	if err != nil {
 		networkReady.Close()
 		if errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)

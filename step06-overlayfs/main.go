@@ -247,7 +247,14 @@ func run(id, hostname string, img image, volumes []volume, network networkOption
 		Pdeathsig:  containerDeathSignal,
 	}
 	cg.startInside(cmd.SysProcAttr)
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if err != nil && cmd.SysProcAttr.UseCgroupFD {
+		// clone3(2) with CLONE_INTO_CGROUP needs Linux 5.7: start the child
+		// outside instead, and let cg.join move it in while it waits.
+		cmd.SysProcAttr.UseCgroupFD = false
+		err = cmd.Start()
+	}
+	if err != nil {
 		networkReady.Close()
 		if errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
@@ -300,6 +307,10 @@ func initContainer(hostname, rootfs, lower string, volumes []volume, networkFile
 	// Before execCommand, so that the command is looked up in the
 	// container's filesystem, not the host's.
 	if err := setupRootfs(rootfs, lower, networkFiles, volumes); err != nil {
+		return err
+	}
+	// After the last mount: from here on, no mount can be changed.
+	if err := dropMountCapability(); err != nil {
 		return err
 	}
 	return execCommand(command)

@@ -536,3 +536,26 @@ func withStateLock(fn func() error) error {
 	defer unlock()
 	return errors.Join(fn(), removeStateDir())
 }
+
+// dropMountCapability takes CAP_SYS_ADMIN away from the container for good:
+// from the bounding set, so that the command's execve(2) cannot give it
+// back, and from the inheritable set (man 7 capabilities, "Transformation
+// of capabilities during execve()"). Without it, root in the container could
+// remount a :ro volume read-write (mount -o remount,rw) or undo any other
+// mount. Docker drops it by default; step 07 drops the rest of what Docker
+// drops. The child calls it last, after every mount and sethostname.
+func dropMountCapability() error {
+	if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0, 0, 0); err != nil {
+		return fmt.Errorf("drop CAP_SYS_ADMIN from the bounding set: %w", err)
+	}
+	header := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var sets [2]unix.CapUserData // capabilities 0-31, then 32-63
+	if err := unix.Capget(&header, &sets[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	sets[0].Inheritable &^= 1 << unix.CAP_SYS_ADMIN
+	if err := unix.Capset(&header, &sets[0]); err != nil {
+		return fmt.Errorf("drop CAP_SYS_ADMIN from the inheritable set: %w", err)
+	}
+	return nil
+}
