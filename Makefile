@@ -13,7 +13,7 @@ ROOTFS := rootfs
 STEP ?= $(lastword $(STEPS))
 STEP_DIR = $(firstword $(filter step$(shell printf '%02d' $(patsubst step%,%,$(firstword $(subst -, ,$(STEP)))) 2>/dev/null)-%,$(STEPS)) $(filter $(STEP),$(STEPS)))
 
-.PHONY: all build rootfs image demo shell test test-vm check lint diffs clean help go-found
+.PHONY: all build rootfs image demo shell test test-vm bench check lint diffs clean help go-found
 
 all: build
 
@@ -56,6 +56,9 @@ shell: build rootfs ## an interactive shell in a container of step STEP, e.g. ma
 test: build rootfs ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
 	$(GO) test -count=1 $(addprefix ./,$(STEPS))
 	cd tests && $(GO) test -count=1 -timeout 20m
+
+bench: build rootfs ## time a container start, side by side: the kernel floor, runc, each step (root)
+	@bash scripts/bench.sh
 
 test-vm: build rootfs ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
 	GO=$(GO) bash scripts/test-vm.sh
