@@ -183,6 +183,8 @@ func run(id, hostname, rootfs string, network networkOptions, command []string) 
 		return err
 	}
 	if err := signalReady(signalNetworkReady); err != nil {
+		_ = cmd.Process.Kill() // the child, still waiting, ran nothing
+		_ = cmd.Wait()
 		return err
 	}
 	for len(held) > 0 {

@@ -207,6 +207,8 @@ func run(id, hostname, rootfs string, network networkOptions, limits limits, com
 		return err
 	}
 	if err := signalReady(signalNetworkReady); err != nil {
+		_ = cmd.Process.Kill() // the child, still waiting, ran nothing
+		_ = cmd.Wait()
 		return err
 	}
 	for len(held) > 0 {

@@ -274,6 +274,8 @@ func run(id, hostname string, img image, volumes []volume, network networkOption
 		return err
 	}
 	if err := signalReady(signalNetworkReady); err != nil {
+		_ = cmd.Process.Kill() // the child, still waiting, ran nothing
+		_ = cmd.Wait()
 		return err
 	}
 	for len(held) > 0 {
