@@ -37,6 +37,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -70,6 +72,16 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	if err := setUp(); err != nil {
 		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
+		os.Exit(1)
+	}
+	// One run of the suite at a time: runs share the test's network
+	// namespaces, the runtime's state and the host snapshot.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "tinyrun-tests.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tests: another run of the suite is in progress (%v): wait for it to finish\n", err)
 		os.Exit(1)
 	}
 	before, err := takeSnapshot()
