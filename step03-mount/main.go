@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -115,6 +116,10 @@ func main() {
 // run starts the container process, waits for it and returns its exit status.
 // It is the parent side: everything here happens on the host.
 func run(hostname, rootfs string, command []string) error {
+	// Caught from before the container starts (pid.go): a signal sent
+	// meanwhile waits to be relayed instead of killing the runtime.
+	signals := catchSignals()
+	defer signal.Stop(signals)
 	args := append([]string{"init", "--hostname", hostname, "--rootfs", rootfs, "--"}, command...)
 	cmd := exec.Command("/proc/self/exe", args...)
 	cmd.Args[0] = programName // what ps shows for the container process until it execs
@@ -131,7 +136,7 @@ func run(hostname, rootfs string, command []string) error {
 		}
 		return fmt.Errorf("start container process: %w", err)
 	}
-	stopForwarding := forwardSignals(cmd.Process)
+	stopForwarding := forwardSignals(cmd.Process, signals)
 	defer stopForwarding()
 	return containerExitStatus(cmd.Wait())
 }

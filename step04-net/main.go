@@ -7,8 +7,9 @@
 //	main            builds the command line and is the only place that prints an error
 //	runCommand      "run": the parent, on the host, starts the container process
 //	cleanupCommand  "cleanup": removes what a runtime killed with SIGKILL left behind
+//	run             the parent's checklist: reserve, start, connect, wait, release
 //	initCommand     "init": the child, inside the new namespaces, sets them up and execs CMD
-//	exitStatus      how the container's exit status travels back to main
+//	exitCode        how the way run ended becomes the status main exits with
 //
 // The parent cannot set up a namespace it is not in, and a Go program cannot
 // fork without exec (the runtime's threads do not survive fork), so the parent
@@ -81,7 +82,7 @@ var runCommand = &cli.Command{
 		if os.Geteuid() != 0 {
 			return fmt.Errorf("creating namespaces needs root: run it with sudo")
 		}
-		return run(id, hostname, rootfs, network, ctx.Args().Slice())
+		return run(containerConfig{id: id, hostname: hostname, rootfs: rootfs, network: network, command: ctx.Args().Slice()})
 	},
 }
 
@@ -92,7 +93,13 @@ var cleanupCommand = &cli.Command{
 		if os.Geteuid() != 0 {
 			return fmt.Errorf("cleaning up needs root: run it with sudo")
 		}
-		return cleanup()
+		return withLock(func() error {
+			live, err := reclaim()
+			if err != nil {
+				return err
+			}
+			return settle(live)
+		})
 	},
 }
 
@@ -120,45 +127,96 @@ func main() {
 			return cli.ShowAppHelp(ctx)
 		},
 	}
-	err := app.Run(os.Args)
-	if err == nil {
-		return
+	if err := app.Run(os.Args); err != nil {
+		status, message := exitCode(err)
+		if message != "" {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, message)
+		}
+		os.Exit(status)
 	}
-	if message := runtimeErrors(err); message != "" {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", programName, message)
-	}
-	var status exitStatus
-	if errors.As(err, &status) {
-		os.Exit(int(status))
-	}
-	os.Exit(statusFor(err))
 }
 
-// run starts the container process, waits for it and returns its exit status.
-// It is the parent side: everything here happens on the host.
-func run(id, hostname, rootfs string, network networkOptions, command []string) (err error) {
-	// Until the container runs, and while it is taken down after, a signal
-	// must not kill the runtime half-way through setting up or removing its
-	// network: hold the signals (signal.Notify turns their default action
-	// off), and pass those that came early on to PID 1 once it runs.
-	held := make(chan os.Signal, len(forwardedSignals))
-	signal.Notify(held, forwardedSignals...)
-	defer signal.Stop(held)
-	// Before anything starts, so that a taken port or a full subnet is an
-	// error with nothing to undo.
-	attachment, err := reserveNetwork(id, hostname, network)
+// containerConfig is what the user asked for, checked.
+type containerConfig struct {
+	id, hostname, rootfs string
+	network              networkOptions
+	command              []string
+}
+
+// run is the parent side: everything here happens on the host. It is the
+// checklist of a container's life, each step's undo deferred right after it,
+// and returns the container's exit status.
+func run(c containerConfig) (err error) {
+	// One channel catches the signals for the whole run (pid.go): until the
+	// container runs, and while it is taken down, they wait there instead of
+	// killing the runtime half-way through changing the host.
+	signals := catchSignals()
+	defer signal.Stop(signals)
+	rec, err := reserve(c)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, attachment.release()) }()
-	// The child waits on this pipe until its network is ready (waitForNetwork).
-	networkReady, signalNetworkReady, err := os.Pipe()
+	defer func() { err = errors.Join(err, release(rec)) }()
+	cmd, ready, err := startContainer(c, rec)
 	if err != nil {
-		return fmt.Errorf("create pipe: %w", err)
+		return err
 	}
-	defer signalNetworkReady.Close()
-	args := append([]string{"init", "--hostname", hostname, "--rootfs", rootfs, "--network-files", attachment.filesDir, "--"}, command...)
-	cmd := exec.Command("/proc/self/exe", args...)
+	if err := connect(rec.Network, cmd.Process.Pid); err != nil {
+		return killAndWait(cmd, err)
+	}
+	if err := signalReady(ready); err != nil {
+		return killAndWait(cmd, err)
+	}
+	stopAfter("started")
+	return wait(cmd, signals)
+}
+
+// reserve takes, under the state lock, what the container needs from the
+// host before it starts: its record (state.go), then its address and ports.
+// It first reclaims what runtimes killed with SIGKILL left. On error nothing
+// is left behind.
+func reserve(c containerConfig) (rec *record, err error) {
+	err = withLock(func() error {
+		live, err := reclaim()
+		if err != nil {
+			return err
+		}
+		if rec, err = newRecord(c.id); err != nil {
+			return errors.Join(err, settle(live))
+		}
+		if err := reserveNetwork(rec, c.network, c.hostname, live); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		stopAfter("network")
+		return nil
+	})
+	return rec, err
+}
+
+// release is the end of every run that reserved: under the state lock, it
+// tears down the container's record, then settles what containers share
+// (the bridge goes with the last container).
+func release(rec *record) error {
+	return withLock(func() error {
+		err := teardown(rec)
+		live, reclaimErr := reclaim()
+		if reclaimErr != nil {
+			return errors.Join(err, reclaimErr)
+		}
+		return errors.Join(err, settle(live))
+	})
+}
+
+// startContainer clones the container process into its new namespaces,
+// where it waits (waitForNetwork) until the parent writes to ready.
+func startContainer(c containerConfig, rec *record) (cmd *exec.Cmd, ready *os.File, err error) {
+	networkReady, ready, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("create pipe: %w", err)
+	}
+	defer networkReady.Close() // the child has its own copy
+	args := append([]string{"init", "--hostname", c.hostname, "--rootfs", c.rootfs, "--network-files", rec.dir(), "--"}, c.command...)
+	cmd = exec.Command("/proc/self/exe", args...)
 	cmd.Args[0] = programName // what ps shows for the container process until it execs
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{networkReady} // the child's fd 3
@@ -169,30 +227,27 @@ func run(id, hostname, rootfs string, network networkOptions, command []string) 
 		Pdeathsig:  containerDeathSignal,
 	}
 	if err := cmd.Start(); err != nil {
-		networkReady.Close()
+		ready.Close()
 		if errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
+			return nil, nil, fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
 		}
-		return fmt.Errorf("start container process: %w", err)
+		return nil, nil, fmt.Errorf("start container process: %w", err)
 	}
-	networkReady.Close() // the child has its own copy
-	if err := attachment.connect(cmd.Process.Pid); err != nil {
-		// The child is still waiting: it never ran the command.
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return err
-	}
-	if err := signalReady(signalNetworkReady); err != nil {
-		_ = cmd.Process.Kill() // the child, still waiting, ran nothing
-		_ = cmd.Wait()
-		return err
-	}
-	for len(held) > 0 {
-		if err := cmd.Process.Signal(<-held); err != nil {
-			break // PID 1 is gone already; Wait says how
-		}
-	}
-	stopForwarding := forwardSignals(cmd.Process)
+	return cmd, ready, nil
+}
+
+// killAndWait kills a container whose command has not started (it still
+// waits on its pipe), reaps it, and returns err, the reason.
+func killAndWait(cmd *exec.Cmd, err error) error {
+	_ = cmd.Process.Kill() // it may have died already: Wait reaps it either way
+	_ = cmd.Wait()
+	return err
+}
+
+// wait relays signals to the container until it exits, and returns how it
+// ended: its exit status.
+func wait(cmd *exec.Cmd, signals chan os.Signal) error {
+	stopForwarding := forwardSignals(cmd.Process, signals)
 	defer stopForwarding()
 	return containerExitStatus(cmd.Wait())
 }
@@ -279,11 +334,17 @@ func containerExitStatus(waitErr error) error {
 	return exitStatus(status.ExitStatus())
 }
 
-// runtimeErrors returns the runtime's own errors in err, on one line: err
-// may join the container's exit status, which is not an error to print, with
-// errors of the cleanup after the container.
-func runtimeErrors(err error) string {
-	var messages []string
+// exitCode is the one path from how run ended to the status main exits
+// with and the line it prints ("" for none):
+//
+//   - the container's exit status (exitStatus), alone: that status, and
+//     nothing printed, so the container's output is all the user sees
+//   - the command could not be started (commandError): 126 or 127
+//   - anything else, even beside the container's status (a teardown that
+//     failed, say): the runtime's own failure, 125, whatever the container's
+//     status was, with every message on one line
+func exitCode(err error) (int, string) {
+	var leaves []error
 	var collect func(error)
 	collect = func(err error) {
 		if joined, ok := err.(interface{ Unwrap() []error }); ok {
@@ -292,22 +353,23 @@ func runtimeErrors(err error) string {
 			}
 			return
 		}
-		if _, isStatus := err.(exitStatus); !isStatus {
-			messages = append(messages, strings.ReplaceAll(err.Error(), "\n", "; "))
-		}
+		leaves = append(leaves, err)
 	}
 	collect(err)
-	return strings.Join(messages, "; ")
-}
-
-// statusFor chooses the exit status for an error the runtime prints itself:
-// the command's failure to start, or else the runtime's own.
-func statusFor(err error) int {
 	var failed commandError
-	if errors.As(err, &failed) {
-		return failed.status
+	if status, ok := leaves[0].(exitStatus); ok && len(leaves) == 1 {
+		return int(status), ""
 	}
-	return statusRuntimeError
+	if len(leaves) == 1 && errors.As(leaves[0], &failed) {
+		return failed.status, failed.Error()
+	}
+	var messages []string
+	for _, e := range leaves {
+		if _, ok := e.(exitStatus); !ok {
+			messages = append(messages, strings.ReplaceAll(e.Error(), "\n", "; "))
+		}
+	}
+	return statusRuntimeError, strings.Join(messages, "; ")
 }
 
 // usageError turns urfave/cli's usage errors (an unknown flag, a malformed

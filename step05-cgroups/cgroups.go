@@ -18,15 +18,17 @@
 // Order (the parent does everything; the child waits on its pipe, main.go):
 //
 //	parseLimits    check -m, --cpus, --pids-limit and --cpuset-cpus first
-//	createCgroup   detect the layout; make tinyrun/ID wherever a controller
-//	               is needed; write the limits; a limit the host cannot
+//	createCgroup   (under the lock, in reserve) detect the layout; record
+//	               tinyrun/ID wherever a controller is needed, then make it;
+//	               write the limits (limitFiles); a limit the host cannot
 //	               honour is an error before the container exists
 //	startInside    on pure v2, clone(2) the child straight into the cgroup
 //	               (CLONE_INTO_CGROUP, Linux 5.7)
 //	join           otherwise, write its PID to each cgroup.procs, while the
 //	               child still waits: no user code runs outside its cgroup
 //	oomKilled      after the container exits: did the OOM killer act?
-//	remove         kill what is left in the cgroup, then rmdir it
+//	remove         (teardown, under the lock) kill what is left in the
+//	               cgroup, then rmdir it
 //
 // Read: man 7 cgroups, the kernel's admin-guide/cgroup-v2.rst and
 // admin-guide/cgroup-v1/{memory,cpusets,pids}.rst, scheduler/sched-bwc.rst.
@@ -275,58 +277,91 @@ func hostLayout() (layout, error) {
 // containers' cgroups are made under it, never anywhere else.
 const cgroupParent = "tinyrun"
 
-// cgroup is one container's cgroup, in each hierarchy it spans.
+// cgroup is one container's cgroup, in each hierarchy it spans: the part of
+// its record (state.go) that says which directories to remove.
 type cgroup struct {
-	dirs   map[string]string // controller → the cgroup's directory for it
-	memory hierarchy         // where the memory controller is, for oomKilled
-	fd     int               // the v2 directory, open, for startInside; -1 if not
+	Parts []cgroupPart `json:"parts"`
+	fd    int          // the v2 directory, open, for startInside; -1 if not
+}
+
+// cgroupPart is the container's cgroup directory for one controller.
+type cgroupPart struct {
+	Controller string `json:"controller"`
+	Version    int    `json:"version"` // of the hierarchy it is in: 1 or 2
+	Dir        string `json:"dir"`
+}
+
+// limitFile is one row of the table of limits: which file of a controller
+// takes a limit on cgroup v1 and on v2, and its value.
+type limitFile struct {
+	controller string
+	v1, v2     string // the file's name; "" where that version has no such file
+	// optional: the file exists only with a kernel feature (swap
+	// accounting); without it there is nothing to limit, and no error.
+	optional bool
+	value    func(l limits) string // "" when the user set no such limit
+}
+
+// limitFiles is the table chapter 05 shows. Order matters: on v1, memsw
+// may not be set below limit_in_bytes, and cfs_quota_us is read against
+// cfs_period_us.
+var limitFiles = []limitFile{
+	{"memory", "memory.limit_in_bytes", "memory.max", false, bytesOf},
+	// No swap beyond the limit: v1's memsw counts memory plus swap, so it
+	// equals the limit; v2 counts swap alone, so it is 0.
+	{"memory", "memory.memsw.limit_in_bytes", "", true, bytesOf},
+	{"memory", "", "memory.swap.max", true, func(l limits) string { return ifSet(l.memory > 0, "0") }},
+	{"cpu", "cpu.cfs_period_us", "", false, func(l limits) string { return ifSet(l.cpuQuota > 0, strconv.Itoa(cpuPeriod)) }},
+	{"cpu", "cpu.cfs_quota_us", "", false, func(l limits) string { return ifSet(l.cpuQuota > 0, strconv.FormatInt(l.cpuQuota, 10)) }},
+	{"cpu", "", "cpu.max", false, func(l limits) string { return ifSet(l.cpuQuota > 0, fmt.Sprintf("%d %d", l.cpuQuota, cpuPeriod)) }},
+	{"pids", "pids.max", "pids.max", false, func(l limits) string { return ifSet(l.pids > 0, strconv.FormatInt(l.pids, 10)) }},
+	{"cpuset", "cpuset.cpus", "cpuset.cpus", false, func(l limits) string { return l.cpusetCPUs }},
+}
+
+func bytesOf(l limits) string { return ifSet(l.memory > 0, strconv.FormatInt(l.memory, 10)) }
+
+func ifSet(set bool, value string) string {
+	if set {
+		return value
+	}
+	return ""
 }
 
 // createCgroup makes the container's cgroup tinyrun/ID in the hierarchy of
-// each wanted controller and writes the limits. On error nothing is left.
-func createCgroup(id string, l limits) (cg *cgroup, err error) {
+// each wanted controller, recording it in rec first, and writes the limits.
+// The caller holds the state lock (the runtime's parent cgroup is shared
+// with other runtimes, which may be removing it); on error, teardown
+// removes what was made.
+func createCgroup(rec *record, l limits) error {
 	found, err := hostLayout()
 	if err != nil {
-		return nil, fmt.Errorf("detect the cgroup layout: %w", err)
+		return fmt.Errorf("detect the cgroup layout: %w", err)
 	}
-	cg = &cgroup{dirs: map[string]string{}, fd: -1}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, cg.remove())
-			cg = nil
-		}
-	}()
-	// The parent of every container's cgroup is shared with other runtimes,
-	// which may be removing it: hold the state lock (ipam.go) meanwhile.
-	unlock, err := lockState()
-	if err != nil {
-		return cg, err
-	}
-	defer unlock()
-	if err := reclaimStaleCgroups(found); err != nil {
-		return cg, err
-	}
+	cg := &cgroup{fd: -1}
 	for _, c := range wantedControllers(l) {
 		h, ok := found[c]
 		if !ok {
 			if l.needs(c) {
-				return cg, fmt.Errorf("the %s controller is not available on this host (see /proc/cgroups): leave out the limit that needs it", c)
+				return fmt.Errorf("the %s controller is not available on this host (see /proc/cgroups): leave out the limit that needs it", c)
 			}
 			continue
 		}
-		dir, err := makeCgroupDir(h, c, id)
-		if err != nil {
-			return cg, err
-		}
-		cg.dirs[c] = dir
-		if c == "memory" {
-			cg.memory = h
+		dir := filepath.Join(h.mountpoint, cgroupParent, rec.ID)
+		cg.Parts = append(cg.Parts, cgroupPart{Controller: c, Version: h.version, Dir: dir})
+	}
+	rec.Cgroup = cg
+	if err := rec.save(); err != nil {
+		return err
+	}
+	for _, part := range cg.Parts {
+		if err := makeCgroupDir(part); err != nil {
+			return err
 		}
 	}
 	if err := cg.writeLimits(l); err != nil {
-		return cg, err
+		return err
 	}
-	return cg, cg.openForClone(found)
+	return cg.openForClone()
 }
 
 // needs reports whether the limits need controller c.
@@ -344,42 +379,39 @@ func (l limits) needs(c string) bool {
 	return false
 }
 
-// makeCgroupDir creates the runtime's parent and the container's cgroup in
-// hierarchy h for controller c, and returns the container's directory.
-func makeCgroupDir(h hierarchy, c, id string) (string, error) {
-	parent := filepath.Join(h.mountpoint, cgroupParent)
+// makeCgroupDir creates the runtime's parent and the container's cgroup
+// directory of part.
+func makeCgroupDir(part cgroupPart) error {
+	parent := filepath.Dir(part.Dir)
 	if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("create cgroup %s: %w", parent, err)
+		return fmt.Errorf("create cgroup %s: %w", parent, err)
 	}
-	if h.version == 2 {
+	if part.Version == 2 {
 		// v2: a controller works in a cgroup only if its parent enables it
 		// for its children, all the way down from the root
 		// (cgroup.subtree_control, cgroup-v2.rst "Enabling and Disabling").
-		for _, dir := range []string{h.mountpoint, parent} {
-			if err := enableController(dir, c); err != nil {
-				return "", err
+		for _, dir := range []string{filepath.Dir(parent), parent} {
+			if err := enableController(dir, part.Controller); err != nil {
+				return err
 			}
 		}
-	} else if c == "cpuset" {
+	} else if part.Controller == "cpuset" {
 		// v1: a new cpuset has no CPUs and no memory nodes, and refuses
 		// tasks ("no space left on device") until both are set; copy them
 		// from the parent (cgroup-v1/cpusets.rst).
 		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
 			if err := copyFromParent(parent, file); err != nil {
-				return "", err
+				return err
 			}
 		}
 	}
-	dir := filepath.Join(parent, id)
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("create cgroup %s: %w", dir, err)
+	if err := os.Mkdir(part.Dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create cgroup %s: %w", part.Dir, err)
 	}
-	if h.version == 1 && c == "cpuset" {
-		if err := copyFromParent(dir, "cpuset.mems"); err != nil {
-			return "", err
-		}
+	if part.Version == 1 && part.Controller == "cpuset" {
+		return copyFromParent(part.Dir, "cpuset.mems")
 	}
-	return dir, nil
+	return nil
 }
 
 // enableController adds controller c to dir's cgroup.subtree_control unless
@@ -412,50 +444,32 @@ func copyFromParent(dir, file string) error {
 	return writeCgroupFile(filepath.Join(dir, file), strings.TrimSpace(string(parent)))
 }
 
-// writeLimits writes each limit into the file its controller reads, which
-// differs between v1 and v2.
+// writeLimits writes each limit the user set into its file (limitFiles),
+// in the container's own cgroup.
 func (cg *cgroup) writeLimits(l limits) error {
-	var writes [][2]string // file, value
-	if dir, ok := cg.dirs["memory"]; ok && l.memory > 0 {
-		limit := strconv.FormatInt(l.memory, 10)
-		if cg.memory.version == 2 {
-			// memory.swap.max 0: the limit is the limit, not a door to swap.
-			writes = append(writes, [2]string{dir + "/memory.max", limit}, [2]string{dir + "/memory.swap.max", "0"})
-		} else {
-			// memsw is memory plus swap: equal to the limit, no swap (it
-			// exists only with swap accounting on, and after limit_in_bytes).
-			writes = append(writes, [2]string{dir + "/memory.limit_in_bytes", limit}, [2]string{dir + "/memory.memsw.limit_in_bytes", limit})
+	for _, f := range limitFiles {
+		part, ok := cg.part(f.controller)
+		name := f.v1
+		if part.Version == 2 {
+			name = f.v2
 		}
-	}
-	if dir, ok := cg.dirs["cpu"]; ok && l.cpuQuota > 0 {
-		if fileExists(dir + "/cpu.max") {
-			writes = append(writes, [2]string{dir + "/cpu.max", fmt.Sprintf("%d %d", l.cpuQuota, cpuPeriod)})
-		} else {
-			writes = append(writes, [2]string{dir + "/cpu.cfs_period_us", strconv.Itoa(cpuPeriod)},
-				[2]string{dir + "/cpu.cfs_quota_us", strconv.FormatInt(l.cpuQuota, 10)})
+		value := f.value(l)
+		if !ok || name == "" || value == "" {
+			continue
 		}
-	}
-	if dir, ok := cg.dirs["pids"]; ok && l.pids > 0 {
-		writes = append(writes, [2]string{dir + "/pids.max", strconv.FormatInt(l.pids, 10)})
-	}
-	if dir, ok := cg.dirs["cpuset"]; ok {
-		writes = append(writes, [2]string{dir + "/cpuset.cpus", l.cpusetCPUs})
-	}
-	for _, w := range writes {
-		if strings.HasSuffix(w[0], "swap.max") || strings.HasSuffix(w[0], "memsw.limit_in_bytes") {
-			if !fileExists(w[0]) {
-				continue // no swap accounting: nothing to limit
-			}
+		path := filepath.Join(part.Dir, name)
+		if f.optional && !fileExists(path) {
+			continue
 		}
-		if err := writeCgroupFile(w[0], w[1]); err != nil {
-			if strings.HasSuffix(w[0], "cpuset.cpus") {
+		if err := writeCgroupFile(path, value); err != nil {
+			if f.controller == "cpuset" {
 				// The kernel refuses CPUs outside the parent's set (ERANGE, EINVAL).
-				parent := filepath.Dir(filepath.Dir(w[0]))
+				parent := filepath.Dir(filepath.Dir(path))
 				hostCPUs := readTrimmed(parent + "/cpuset.cpus.effective") // v2
 				if hostCPUs == "" {
 					hostCPUs = readTrimmed(parent + "/cpuset.cpus") // v1
 				}
-				return fmt.Errorf("--cpuset-cpus %s: not among this host's CPUs, %s", w[1], hostCPUs)
+				return fmt.Errorf("--cpuset-cpus %s: not among this host's CPUs, %s", value, hostCPUs)
 			}
 			return err
 		}
@@ -463,16 +477,26 @@ func (cg *cgroup) writeLimits(l limits) error {
 	return nil
 }
 
+// part returns the container's cgroup directory for controller c.
+func (cg *cgroup) part(c string) (cgroupPart, bool) {
+	for _, p := range cg.Parts {
+		if p.Controller == c {
+			return p, true
+		}
+	}
+	return cgroupPart{}, false
+}
+
 // openForClone opens the container's cgroup directory for startInside when
 // all its controllers are on one v2 hierarchy: clone3(2) can then put the
 // child straight in. On v1 or hybrid hosts there is no single directory.
-func (cg *cgroup) openForClone(found layout) error {
+func (cg *cgroup) openForClone() error {
 	var dir string
-	for c, d := range cg.dirs {
-		if found[c].version != 2 || (dir != "" && d != dir) {
+	for _, p := range cg.Parts {
+		if p.Version != 2 || (dir != "" && p.Dir != dir) {
 			return nil
 		}
-		dir = d
+		dir = p.Dir
 	}
 	if dir == "" {
 		return nil
@@ -498,15 +522,14 @@ func (cg *cgroup) startInside(attr *syscall.SysProcAttr) {
 // a write of its PID to cgroup.procs. The child is still waiting for its
 // network then, so none of the container's own code runs outside.
 func (cg *cgroup) join(pid int) error {
-	joined := map[string]bool{}
-	for _, dir := range cg.dirs {
-		if joined[dir] {
-			continue
-		}
-		joined[dir] = true
-		procs := filepath.Join(dir, "cgroup.procs")
+	if cg.fd >= 0 {
+		unix.Close(cg.fd) // clone3 is done with it
+		cg.fd = -1
+	}
+	for _, p := range cg.Parts {
+		procs := filepath.Join(p.Dir, "cgroup.procs")
 		if inCgroup(procs, pid) {
-			continue // started inside (startInside)
+			continue // started inside (startInside), or v1 hierarchies mounted together
 		}
 		if err := writeCgroupFile(procs, strconv.Itoa(pid)); err != nil {
 			return err
@@ -518,15 +541,15 @@ func (cg *cgroup) join(pid int) error {
 // oomKilled reports whether the kernel's OOM killer killed a process of the
 // cgroup: the oom_kill counter of memory.events (v2) or memory.oom_control (v1).
 func (cg *cgroup) oomKilled() bool {
-	dir, ok := cg.dirs["memory"]
+	p, ok := cg.part("memory")
 	if !ok {
 		return false
 	}
 	file := "memory.oom_control"
-	if cg.memory.version == 2 {
+	if p.Version == 2 {
 		file = "memory.events"
 	}
-	data, err := os.ReadFile(filepath.Join(dir, file))
+	data, err := os.ReadFile(filepath.Join(p.Dir, file))
 	if err != nil {
 		return false
 	}
@@ -539,8 +562,8 @@ func (cg *cgroup) oomKilled() bool {
 }
 
 // remove kills every process left in the cgroup and removes its directories,
-// and the runtime's parent when no other container uses it. Safe to call
-// twice.
+// and the runtime's parent where no other container uses it. It is
+// teardown's (state.go), so the caller holds the lock. cg may be nil.
 func (cg *cgroup) remove() error {
 	if cg == nil {
 		return nil
@@ -549,23 +572,20 @@ func (cg *cgroup) remove() error {
 		unix.Close(cg.fd)
 		cg.fd = -1
 	}
-	unlock, err := lockState()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	for c, dir := range cg.dirs {
-		if err := removeCgroupDir(dir); err != nil {
+	for _, p := range cg.Parts {
+		if err := removeCgroupDir(p.Dir); err != nil {
 			return err
 		}
-		delete(cg.dirs, c)
 	}
 	return nil
 }
 
 // removeCgroupDir kills the processes in dir and removes it, and then its
-// parent (the runtime's) if it is empty.
+// parent (the runtime's) if it is empty. A dir that is gone already, or was
+// never made, is fine.
 func removeCgroupDir(dir string) error {
+	// Checked first: on a read-only cgroupfs, rmdir(2) fails with EROFS even
+	// for a directory that does not exist.
 	if !fileExists(dir) {
 		return nil
 	}
@@ -603,30 +623,6 @@ func killAll(dir string) {
 	}
 }
 
-// reclaimStaleCgroups removes the cgroups of containers whose runtime was
-// killed: those without a live owner in the state directory (ipam.go). The
-// caller holds the lock.
-func reclaimStaleCgroups(found layout) error {
-	if err := reclaimStale(); err != nil {
-		return err
-	}
-	for _, h := range found {
-		entries, err := os.ReadDir(filepath.Join(h.mountpoint, cgroupParent))
-		if err != nil {
-			continue // no parent there: nothing to reclaim
-		}
-		for _, e := range entries {
-			if !e.IsDir() || fileExists(filepath.Join(containersDir, e.Name())) {
-				continue
-			}
-			if err := removeCgroupDir(filepath.Join(h.mountpoint, cgroupParent, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // inCgroup reports whether pid is listed in the cgroup.procs file procs.
 func inCgroup(procs string, pid int) bool {
 	data, err := os.ReadFile(procs)
@@ -649,34 +645,4 @@ func writeCgroupFile(path, value string) error {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-func readTrimmed(path string) string {
-	data, _ := os.ReadFile(path)
-	return strings.TrimSpace(string(data))
-}
-
-// cleanupCgroups removes the cgroups of containers whose runtime was killed,
-// and the runtime's parent cgroups if they are empty: the cgroup part of the
-// cleanup command.
-func cleanupCgroups() error {
-	found, err := hostLayout()
-	if err != nil {
-		return fmt.Errorf("detect the cgroup layout: %w", err)
-	}
-	unlock, err := lockState()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if err := reclaimStaleCgroups(found); err != nil {
-		return err
-	}
-	for _, h := range found {
-		parent := filepath.Join(h.mountpoint, cgroupParent)
-		if err := unix.Rmdir(parent); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("remove cgroup %s: %w", parent, err)
-		}
-	}
-	return removeStateDir()
 }

@@ -14,8 +14,9 @@
 // CLONE_NEWPID puts the *children* of the caller in the new namespace, never
 // the caller itself, so it is passed to clone(2) for the container process.
 //
-// Order: the parent adds pidCloneFlags and containerDeathSignal to clone(2)
-// (run, in main.go), then calls forwardSignals until the container exits.
+// Order: the parent catches signals from the start (catchSignals), adds
+// pidCloneFlags and containerDeathSignal to clone(2) (run, in main.go), then
+// relays what it caught with forwardSignals until the container exits.
 // The child has nothing to do: it is PID 1 from its first instruction.
 //
 // Read: man 7 pid_namespaces, man 2 clone, man 7 signal, man 2 prctl.
@@ -57,18 +58,31 @@ var forwardedSignals = []os.Signal{
 // to its whole foreground process group: the container as well as the runtime.
 var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT}
 
-// forwardSignals relays forwardedSignals from the runtime to the container's
-// PID 1 until the returned stop function is called. PID 1 acts on them only
-// if it installed a handler (see the top of this file). When standard input
-// is a terminal, the terminal's own signals already reach PID 1, and are not
-// relayed a second time (nor, then, a kill -INT sent to the runtime itself).
-func forwardSignals(container *os.Process) (stop func()) {
+// catchSignals starts catching forwardedSignals on one channel, for the
+// whole run: from before the container starts (a signal that comes then
+// must not kill the runtime half-way; it waits in the channel) until run
+// returns, when the caller passes the channel to signal.Stop. Signals of a
+// kind already waiting are merged (man 7 signal: standard signals are not
+// queued either).
+func catchSignals() chan os.Signal {
 	signals := make(chan os.Signal, len(forwardedSignals))
 	signal.Notify(signals, forwardedSignals...)
+	return signals
+}
+
+// forwardSignals relays the signals caught on signals, those waiting first,
+// to the container's PID 1 until the returned stop function is called. PID 1
+// acts on them only if it installed a handler (see the top of this file).
+// When standard input is a terminal, the terminal's own signals already
+// reach PID 1, and are not relayed a second time (nor, then, a kill -INT
+// sent to the runtime itself).
+func forwardSignals(container *os.Process, signals chan os.Signal) (stop func()) {
 	_, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS)
 	fromTerminal := err == nil
 	done := make(chan struct{})
+	finished := make(chan struct{})
 	go func() {
+		defer close(finished)
 		for {
 			select {
 			case sig := <-signals:
@@ -86,8 +100,10 @@ func forwardSignals(container *os.Process) (stop func()) {
 			}
 		}
 	}()
+	// Once stop returns, the channel is the caller's again: signals that
+	// come while the container is taken down wait there, unrelayed.
 	return func() {
-		signal.Stop(signals)
 		close(done)
+		<-finished
 	}
 }

@@ -139,7 +139,10 @@ func readFile(t *testing.T, path string) string {
 
 func TestWriteLimitsV2(t *testing.T) {
 	dir := fakeCgroup(t, "memory.max", "memory.swap.max", "cpu.max", "pids.max", "cpuset.cpus")
-	cg := &cgroup{dirs: map[string]string{"memory": dir, "cpu": dir, "pids": dir, "cpuset": dir}, memory: hierarchy{version: 2}}
+	var cg cgroup
+	for _, c := range []string{"memory", "cpu", "pids", "cpuset"} {
+		cg.Parts = append(cg.Parts, cgroupPart{Controller: c, Version: 2, Dir: dir})
+	}
 	if err := cg.writeLimits(limits{memory: 64 << 20, cpuQuota: 50000, pids: 20, cpusetCPUs: "0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +157,7 @@ func TestWriteLimitsV1(t *testing.T) {
 	memory := fakeCgroup(t, "memory.limit_in_bytes", "memory.memsw.limit_in_bytes")
 	cpu := fakeCgroup(t, "cpu.cfs_period_us", "cpu.cfs_quota_us")
 	pids := fakeCgroup(t, "pids.max")
-	cg := &cgroup{dirs: map[string]string{"memory": memory, "cpu": cpu, "pids": pids}, memory: hierarchy{version: 1}}
+	cg := &cgroup{Parts: []cgroupPart{{"memory", 1, memory}, {"cpu", 1, cpu}, {"pids", 1, pids}}}
 	if err := cg.writeLimits(limits{memory: 32 << 20, cpuQuota: 150000, pids: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +187,7 @@ func TestOOMKilledReadsTheCounter(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.contents), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cg := &cgroup{dirs: map[string]string{"memory": dir}, memory: hierarchy{version: tt.version}}
+		cg := &cgroup{Parts: []cgroupPart{{"memory", tt.version, dir}}}
 		if got := cg.oomKilled(); got != tt.want {
 			t.Errorf("v%d %s %q: oomKilled() = %v, want %v", tt.version, tt.file, tt.contents, got, tt.want)
 		}

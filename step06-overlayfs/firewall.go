@@ -9,22 +9,29 @@
 // the container's address and port (DNAT), in PREROUTING for packets from
 // other machines and in OUTPUT for the host's own.
 //
-// All the rules live in two chains of the runtime's own, jumped to from the
-// built-in ones, so that they are easy to list and to remove:
+// Every rule lives in a chain of the runtime's own; the built-in chains hold
+// only one jump each to them (jumps), added with the bridge and removed with
+// it. The runtime's chains are always written whole, from the records of the
+// containers on the bridge, as one input to iptables-restore --noflush: it
+// declares each chain (which empties it, or creates it), fills it, and the
+// kernel swaps in each table's new rules at once (man 8 iptables-restore).
+// So a start or an exit runs at most two iptables commands: iptables-save,
+// to see which jumps are there, and iptables-restore, only when the bridge
+// comes or goes; one iptables-restore when the published ports change; and
+// none otherwise. `iptables -S` and `iptables -t nat -S` show the result.
 //
-//	nat    TINYRUN-DNAT     -p tcp --dport 8080 -j DNAT --to-destination 10.77.0.2:80
-//	filter TINYRUN-FORWARD  what the bridge may forward (a host whose FORWARD
-//	                        policy is DROP, as with Docker, would drop it all)
+//	raw    TINYRUN-PREROUTING   drop what comes for 127/8 other than on lo
+//	nat    TINYRUN-DNAT         -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.77.0.2:80
+//	nat    TINYRUN-POSTROUTING  masquerade what leaves the subnet
+//	filter TINYRUN-FORWARD      what the bridge may forward (a host whose FORWARD
+//	                            policy is DROP, as with Docker, would drop it all)
 //
-// Order: setUpBridge (net.go) calls addNetworkRules with the first container,
-// leaseAddress calls publishPorts for each, releaseAddress unpublishPorts,
-// and tearDownBridge removeNetworkRules with the last.
+// Order: syncNetwork (net.go) calls writeChains whenever the containers on
+// the bridge change, and tearDownBridge calls removeChains after the last.
 //
-// The iptables command is the distribution's (nft or legacy back end);
-// iptables-nft and iptables-legacy are tried if it fails.
-//
-// Read: man 8 iptables, man 8 iptables-extensions (MASQUERADE, DNAT, addrtype,
-// conntrack), the kernel's ip-sysctl.rst (ip_forward, route_localnet).
+// Read: man 8 iptables, man 8 iptables-restore, man 8 iptables-extensions
+// (MASQUERADE, DNAT, addrtype, conntrack), the kernel's ip-sysctl.rst
+// (ip_forward, route_localnet).
 package main
 
 import (
@@ -36,114 +43,207 @@ import (
 	"strings"
 )
 
-// The runtime's own chains.
+// The runtime's own chains, and the table each is in.
 const (
-	dnatChain    = "TINYRUN-DNAT"
-	forwardChain = "TINYRUN-FORWARD"
+	localnetChain    = "TINYRUN-PREROUTING"
+	dnatChain        = "TINYRUN-DNAT"
+	masqueradeChain  = "TINYRUN-POSTROUTING"
+	forwardChain     = "TINYRUN-FORWARD"
+	iptablesNotFound = "install the iptables package, and check that the kernel has NAT (nf_nat)"
 )
 
-// rule is one iptables rule: its table, its chain and its match and target.
+// chain is one of the runtime's chains, in its table.
+type chain struct{ table, name string }
+
+var chains = []chain{{"raw", localnetChain}, {"nat", dnatChain}, {"nat", masqueradeChain}, {"filter", forwardChain}}
+
+// rule is one line of iptables-restore input for a table: "-A CHAIN ..."
+// in the form iptables-save prints it, or a chain's declaration.
 type rule struct {
-	table, chain string
-	spec         []string
+	table, line string
 }
 
-// networkRules are the rules every container on the bridge needs, set up
-// with the first container and removed with the last.
-func networkRules(subnet string) []rule {
-	return []rule{
-		// Send packets for the host's own addresses through the port rules.
-		{"nat", "PREROUTING", []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", dnatChain}},
-		{"nat", "OUTPUT", []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", dnatChain}},
-		// Containers reach the outside behind the host's address.
-		{"nat", "POSTROUTING", []string{"-s", subnet, "!", "-o", bridgeName, "-j", "MASQUERADE"}},
-		// The host's 127.0.0.1 reaches a published port: the container
-		// could not answer 127.0.0.1, so it sees the gateway instead.
-		{"nat", "POSTROUTING", []string{"-s", "127.0.0.0/8", "-o", bridgeName, "-j", "MASQUERADE"}},
+// jumps are the rules in the built-in chains that lead to the runtime's.
+var jumps = []rule{
+	{"raw", "-A PREROUTING -j " + localnetChain},
+	{"nat", "-A PREROUTING -m addrtype --dst-type LOCAL -j " + dnatChain},
+	{"nat", "-A OUTPUT -m addrtype --dst-type LOCAL -j " + dnatChain},
+	{"nat", "-A POSTROUTING -j " + masqueradeChain},
+	{"filter", "-A FORWARD -j " + forwardChain},
+}
+
+// chainRules are the runtime's chains, whole, for the containers here.
+func chainRules(subnet string, here []*record) []rule {
+	rules := []rule{
 		// route_localnet (net.go) lets 127.0.0.0/8 through the bridge; a
 		// container must not use that to reach the host's loopback services
 		// (CVE-2020-8558): drop what comes in addressed to 127/8 elsewhere than lo.
-		{"raw", "PREROUTING", []string{"!", "-i", "lo", "-d", "127.0.0.0/8", "-j", "DROP"}},
-		{"filter", "FORWARD", []string{"-j", forwardChain}},
-		// Containers may send anywhere; only replies come back in,
-		// and the published ports (portRules).
-		{"filter", forwardChain, []string{"-i", bridgeName, "-j", "ACCEPT"}},
-		{"filter", forwardChain, []string{"-o", bridgeName, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
+		{"raw", "-A " + localnetChain + " -d 127.0.0.0/8 ! -i lo -j DROP"},
+		// Containers reach the outside behind the host's address.
+		{"nat", "-A " + masqueradeChain + " -s " + subnet + " ! -o " + bridgeName + " -j MASQUERADE"},
+		// The host's 127.0.0.1 reaches a published port: the container
+		// could not answer 127.0.0.1, so it sees the gateway instead.
+		{"nat", "-A " + masqueradeChain + " -s 127.0.0.0/8 -o " + bridgeName + " -j MASQUERADE"},
+		// Containers may send anywhere; only replies come back in, and
+		// the published ports, below.
+		{"filter", "-A " + forwardChain + " -i " + bridgeName + " -j ACCEPT"},
+		{"filter", "-A " + forwardChain + " -o " + bridgeName + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"},
 	}
-}
-
-// portRules are the rules that publish one port of the container at address.
-func portRules(address string, p portMapping) []rule {
-	destination := address + ":" + strconv.Itoa(int(p.ContainerPort))
-	return []rule{
-		{"nat", dnatChain, []string{"-p", p.Protocol, "--dport", strconv.Itoa(int(p.HostPort)), "-j", "DNAT", "--to-destination", destination}},
-		{"filter", forwardChain, []string{"-o", bridgeName, "-p", p.Protocol, "-d", address, "--dport", strconv.Itoa(int(p.ContainerPort)), "-j", "ACCEPT"}},
-	}
-}
-
-// addNetworkRules creates the runtime's chains and the rules of networkRules.
-func addNetworkRules(subnet string) error {
-	for _, c := range []rule{{table: "nat", chain: dnatChain}, {table: "filter", chain: forwardChain}} {
-		if !chainExists(c.table, c.chain) {
-			if err := iptables("-t", c.table, "-N", c.chain); err != nil { // iptables -t nat -N TINYRUN-DNAT
-				return err
-			}
+	for _, rec := range here {
+		n := rec.Network
+		for _, p := range n.Ports {
+			match := fmt.Sprintf("-p %s -m %s --dport ", p.Protocol, p.Protocol)
+			rules = append(rules,
+				rule{"nat", "-A " + dnatChain + " " + match + strconv.Itoa(int(p.HostPort)) +
+					" -j DNAT --to-destination " + n.Address.String() + ":" + strconv.Itoa(int(p.ContainerPort))},
+				rule{"filter", "-A " + forwardChain + " -d " + n.Address.String() + "/32 -o " + bridgeName + " " +
+					match + strconv.Itoa(int(p.ContainerPort)) + " -j ACCEPT"})
 		}
 	}
-	for _, r := range networkRules(subnet) {
-		if err := addRule(r); err != nil {
+	return rules
+}
+
+// writeChains writes the runtime's chains for the containers here, if they
+// changed, and with the first container the jumps to them. It records what
+// it wrote in setup.
+func writeChains(setup *bridgeSetup, here []*record) error {
+	rules := chainRules(setup.Subnet.String(), here)
+	text := restoreInput(rules)
+	if text == setup.Rules {
+		return nil // the same rules: nothing to run
+	}
+	if setup.Rules == "" {
+		// First: choose the iptables, and add the jumps that are missing
+		// (a runtime killed half-way may have added some).
+		present, err := chooseIptables(setup)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// removeNetworkRules undoes addNetworkRules, rules first, then the chains.
-func removeNetworkRules(subnet string) error {
-	var err error
-	for _, r := range networkRules(subnet) {
-		err = errors.Join(err, deleteRule(r))
-	}
-	for _, c := range []rule{{table: "nat", chain: dnatChain}, {table: "filter", chain: forwardChain}} {
-		if chainExists(c.table, c.chain) {
-			// -F empties the chain (rules of containers reclaimed late), -X deletes it.
-			err = errors.Join(err, iptables("-t", c.table, "-F", c.chain), iptables("-t", c.table, "-X", c.chain))
-		}
-	}
-	return err
-}
-
-// publishPorts adds the rules of each of the lease's ports.
-func publishPorts(l *lease) error {
-	for _, p := range l.Ports {
-		for _, r := range portRules(l.Address.String(), p) {
-			if err := addRule(r); err != nil {
-				return err
+		for _, j := range jumps {
+			if !present[j] {
+				// FORWARD's goes first (-I), ahead of rules that would
+				// drop the containers' traffic.
+				rules = append(rules, rule{j.table, strings.Replace(j.line, "-A FORWARD", "-I FORWARD 1", 1)})
 			}
 		}
 	}
-	return nil
+	if err := iptablesRestore(setup.Iptables, restoreInput(rules)); err != nil {
+		return err
+	}
+	setup.Rules = text
+	return writeJSON(bridgeState, setup)
 }
 
-// unpublishPorts removes the rules of each of the lease's ports, if present.
-func unpublishPorts(l *lease) error {
-	var err error
-	for _, p := range l.Ports {
-		for _, r := range portRules(l.Address.String(), p) {
-			err = errors.Join(err, deleteRule(r))
+// removeChains removes the jumps and the runtime's chains: those of setup,
+// and any that a runtime killed half-way left.
+func removeChains(setup bridgeSetup) error {
+	if setup.Iptables == "" {
+		return nil // no rule was ever written
+	}
+	present, err := savedJumps(setup.Iptables)
+	if err != nil {
+		return err
+	}
+	var rules []rule
+	for _, j := range jumps {
+		if present[j] {
+			rules = append(rules, rule{j.table, strings.Replace(j.line, "-A ", "-D ", 1)})
 		}
 	}
-	return err
+	// Declared first, so that each exists (empty) when -X deletes it.
+	for _, c := range chains {
+		rules = append(rules, rule{c.table, "-X " + c.name})
+	}
+	return iptablesRestore(setup.Iptables, restoreInput(rules))
+}
+
+// restoreInput is iptables-restore's input for rules: per table, the
+// runtime's chains declared (":CHAIN - [0:0]", which empties a chain that
+// exists), then the rules, then COMMIT.
+func restoreInput(rules []rule) string {
+	var b strings.Builder
+	for _, table := range []string{"raw", "nat", "filter"} {
+		fmt.Fprintf(&b, "*%s\n", table)
+		for _, c := range chains {
+			if c.table == table {
+				fmt.Fprintf(&b, ":%s - [0:0]\n", c.name)
+			}
+		}
+		for _, r := range rules {
+			if r.table == table {
+				b.WriteString(r.line + "\n")
+			}
+		}
+		b.WriteString("COMMIT\n")
+	}
+	return b.String()
+}
+
+// chooseIptables records in setup the first iptables that works here: the
+// distribution's default, then each back end by name. Its iptables-save is
+// the test, and tells which jumps are there already.
+func chooseIptables(setup *bridgeSetup) (present map[rule]bool, err error) {
+	var tried []string
+	for _, name := range []string{"iptables", "iptables-nft", "iptables-legacy"} {
+		restore, err := exec.LookPath(name + "-restore")
+		if err != nil {
+			tried = append(tried, name+"-restore: not installed")
+			continue
+		}
+		if present, err = savedJumps(restore); err != nil {
+			tried = append(tried, err.Error())
+			continue
+		}
+		// Recorded before it adds anything, for tearDownBridge.
+		setup.Iptables = restore
+		return present, writeJSON(bridgeState, setup)
+	}
+	return nil, fmt.Errorf("no working iptables (%s): %s", strings.Join(tried, "; "), iptablesNotFound)
+}
+
+// savedJumps runs the iptables-save beside restore and returns which jumps
+// it lists.
+func savedJumps(restore string) (map[rule]bool, error) {
+	save := strings.TrimSuffix(restore, "-restore") + "-save"
+	out, err := exec.Command(save).Output()
+	if err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return nil, fmt.Errorf("%s: %s", save, firstLine(strings.TrimSpace(string(exitErr.Stderr))))
+		}
+		return nil, fmt.Errorf("%s: %w", save, err)
+	}
+	present := map[rule]bool{}
+	table := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, ok := strings.CutPrefix(line, "*"); ok {
+			table = name
+		}
+		present[rule{table, line}] = true
+	}
+	return present, nil
+}
+
+// iptablesRestore feeds input to iptables-restore --noflush, which changes
+// only the chains the input names. -w waits for the lock that iptables takes
+// against other programs changing rules at the same time.
+func iptablesRestore(restore, input string) error {
+	cmd := exec.Command(restore, "-w", "--noflush")
+	cmd.Stdin = strings.NewReader(input)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s --noflush: %s (its input was: %s)", restore, firstLine(strings.TrimSpace(string(out))), strings.ReplaceAll(strings.TrimSpace(input), "\n", " | "))
+	}
+	return nil
 }
 
 // checkPortsFree fails if a host port of ports is published by a running
 // container or in use on the host. It runs before the container starts.
-func checkPortsFree(ports []portMapping, leases []*lease) error {
+func checkPortsFree(ports []portMapping, here []*record) error {
 	for _, p := range ports {
-		for _, l := range leases {
-			for _, q := range l.Ports {
+		for _, rec := range here {
+			for _, q := range rec.Network.Ports {
 				if q.HostPort == p.HostPort && q.Protocol == p.Protocol {
-					return fmt.Errorf("host port %d/%s is already published by container %s: choose another -p", p.HostPort, p.Protocol, l.Container)
+					return fmt.Errorf("host port %d/%s is already published by container %s: choose another -p", p.HostPort, p.Protocol, rec.ID)
 				}
 			}
 		}
@@ -167,74 +267,6 @@ func checkPortsFree(ports []portMapping, leases []*lease) error {
 		}
 	}
 	return nil
-}
-
-// addRule appends r to its chain unless it is there already (iptables -C);
-// the jump to the runtime's FORWARD chain goes first instead (-I), ahead of
-// rules that would drop the containers' traffic.
-func addRule(r rule) error {
-	if ruleExists(r) {
-		return nil
-	}
-	if r.chain == "FORWARD" {
-		return iptables(append([]string{"-t", r.table, "-I", r.chain, "1"}, r.spec...)...)
-	}
-	return iptables(append([]string{"-t", r.table, "-A", r.chain}, r.spec...)...)
-}
-
-// deleteRule deletes r if it exists.
-func deleteRule(r rule) error {
-	if !ruleExists(r) {
-		return nil
-	}
-	return iptables(append([]string{"-t", r.table, "-D", r.chain}, r.spec...)...)
-}
-
-func ruleExists(r rule) bool {
-	return iptables(append([]string{"-t", r.table, "-C", r.chain}, r.spec...)...) == nil
-}
-
-func chainExists(table, chain string) bool {
-	return iptables("-t", table, "-S", chain) == nil
-}
-
-// iptablesPath is the iptables command that works here, found by findIptables.
-var iptablesPath string
-
-// iptables runs the iptables command with args. -w waits for the lock that
-// iptables takes against other programs changing rules at the same time.
-func iptables(args ...string) error {
-	if iptablesPath == "" {
-		path, err := findIptables()
-		if err != nil {
-			return err
-		}
-		iptablesPath = path
-	}
-	out, err := exec.Command(iptablesPath, append([]string{"-w"}, args...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %s", iptablesPath, strings.Join(args, " "), strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
-// findIptables returns the first iptables command that can read the nat
-// table: the distribution's default, then each back end by name.
-func findIptables() (string, error) {
-	var tried []string
-	for _, name := range []string{"iptables", "iptables-nft", "iptables-legacy"} {
-		path, err := exec.LookPath(name)
-		if err != nil {
-			tried = append(tried, name+": not installed")
-			continue
-		}
-		out, err := exec.Command(path, "-w", "-t", "nat", "-S", "POSTROUTING").CombinedOutput()
-		if err == nil {
-			return path, nil
-		}
-		tried = append(tried, fmt.Sprintf("%s: %s", name, strings.TrimSpace(firstLine(string(out)))))
-	}
-	return "", fmt.Errorf("no working iptables (%s): install the iptables package, and check that the kernel has NAT (nf_nat)", strings.Join(tried, "; "))
 }
 
 func firstLine(s string) string {

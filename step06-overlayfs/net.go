@@ -7,18 +7,21 @@
 // veth pair (man 4 veth): two interfaces joined like the ends of a cable, one
 // end on the bridge, the other in the container as eth0. Traffic leaving the
 // subnet is masqueraded behind the host's address, and published ports are
-// forwarded to the container (firewall.go); addresses come from ipam.go.
+// forwarded to the container (firewall.go). What a container holds (its
+// address, veth and ports) is in its record (state.go).
 //
 // Order: the parent does it all, while the child waits on a pipe:
 //
 //	parseNetworkOptions   check --network, --subnet and -p before anything exists
-//	reserveNetwork        take the lock; set up the bridge and NAT if first;
-//	                      lease an address; publish ports; write /etc files
+//	reserveNetwork        (under the lock) lease an address, record it with the
+//	                      ports; syncNetwork: the bridge and NAT if first, the
+//	                      port rules; write the /etc files
 //	(clone the child with CLONE_NEWNET; it blocks in waitForNetwork)
 //	connect               veth pair, eth0's address and route, loopback up
 //	signalReady           the child goes on: bindNetworkFiles, then exec
-//	release               on exit: ports, veth, lease; the bridge and NAT
-//	                      with the last container
+//	disconnect            (teardown, under the lock) the host's veth; then
+//	                      syncNetwork: the port rules, and with the last
+//	                      container the bridge and NAT
 //
 // Each netlink call corresponds to one ip(8) command, named beside it.
 //
@@ -32,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -153,84 +157,89 @@ func parsePortMapping(spec string) (portMapping, error) {
 	return p, nil
 }
 
-// attachment is one container's place on the network: what reserveNetwork
-// took and release gives back.
-type attachment struct {
-	id       string
-	opts     networkOptions
-	lease    *lease // nil with --network none
-	filesDir string // holds hosts, hostname and resolv.conf for the container
+// networkRecord is the container's place on the network, in its record
+// (state.go): what reserveNetwork leased and disconnect and syncNetwork give back.
+type networkRecord struct {
+	Namespace string        `json:"namespace"` // the host's network namespace it was made in (networkNamespace)
+	Subnet    netip.Prefix  `json:"subnet"`
+	Address   netip.Addr    `json:"address"`
+	HostVeth  string        `json:"hostVeth"`
+	Ports     []portMapping `json:"ports"`
 }
 
-// reserveNetwork sets up the host's side of the container's network, before
-// the container exists: the bridge and NAT if no container has them up yet,
-// an address, the published ports, and the files for /etc. On error nothing
-// is left behind.
-func reserveNetwork(id, hostname string, opts networkOptions) (*attachment, error) {
-	unlock, err := lockState()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	// What runtimes killed with SIGKILL left behind goes first.
-	if err := reclaimStale(); err != nil {
-		return nil, err
-	}
-	a := &attachment{id: id, opts: opts, filesDir: filepath.Join(containersDir, id)}
-	if err := makeContainerDir(a.filesDir); err != nil {
-		return nil, errors.Join(err, a.releaseLocked())
-	}
+// reserveNetwork leases the container an address and publishes its ports:
+// it records them in rec, then brings the bridge and its firewall rules in
+// line (syncNetwork). It also writes the container's /etc files. live are
+// the other containers' records. The caller holds the lock; on error,
+// teardown and settle undo what was made.
+func reserveNetwork(rec *record, opts networkOptions, hostname string, live []*record) error {
 	if opts.mode == "bridge" {
-		if a.lease, err = leaseAddress(id, opts); err != nil {
-			return nil, errors.Join(err, a.releaseLocked())
+		here := onThisNetwork(live)
+		if subnet := bridgeSubnet(); len(here) > 0 && subnet != opts.subnet {
+			return fmt.Errorf("bridge %s has subnet %s, in use by running containers: --subnet %s must wait until they exit", bridgeName, subnet, opts.subnet)
+		}
+		if err := checkPortsFree(opts.ports, here); err != nil {
+			return err
+		}
+		address, err := freeAddress(opts.subnet, here)
+		if err != nil {
+			return err
+		}
+		rec.Network = &networkRecord{Namespace: networkNamespace, Subnet: opts.subnet, Address: address,
+			HostVeth: "veth" + rec.ID[:8], Ports: opts.ports}
+		if err := rec.save(); err != nil {
+			return err
+		}
+		if err := syncNetwork(append(live, rec)); err != nil {
+			return err
 		}
 	}
-	if err := writeNetworkFiles(a.filesDir, hostname, a.lease); err != nil {
-		return nil, errors.Join(err, a.releaseLocked())
-	}
-	return a, nil
+	return writeNetworkFiles(rec.dir(), hostname, rec.Network)
 }
 
-// makeContainerDir creates the container's state directory, with an owner
-// file naming this runtime, so that reclaimStale can tell, should this
-// runtime be killed, that the directory is left over.
-func makeContainerDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+// onThisNetwork returns the records of containers on this network
+// namespace's bridge.
+func onThisNetwork(records []*record) []*record {
+	var here []*record
+	for _, rec := range records {
+		if rec.Network != nil && rec.Network.Namespace == networkNamespace {
+			here = append(here, rec)
+		}
 	}
-	start, err := processStartTime(os.Getpid())
-	if err != nil {
-		return err
-	}
-	owner := fmt.Sprintf("%d %d\n", os.Getpid(), start)
-	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(owner), 0o644); err != nil {
-		return fmt.Errorf("write %s/owner: %w", dir, err)
-	}
-	return nil
+	return here
 }
 
-// cleanup removes what runtimes killed with SIGKILL left behind: their
-// leases, port rules and state, and the bridge and NAT if no container is
-// left. The next run does the same on its way; this is for when there is none.
-func cleanup() error {
-	unlock, err := lockState()
-	if err != nil {
-		return err
+// freeAddress returns the lowest address of subnet that is not the network's,
+// the gateway's, the broadcast address or taken by a container.
+func freeAddress(subnet netip.Prefix, here []*record) (netip.Addr, error) {
+	used := map[netip.Addr]bool{}
+	for _, rec := range here {
+		used[rec.Network.Address] = true
 	}
-	defer unlock()
-	if err := reclaimStale(); err != nil {
-		return err
+	broadcast := lastAddress(subnet)
+	for a := gatewayOf(subnet).Next(); a.IsValid() && a.Less(broadcast); a = a.Next() {
+		if !used[a] {
+			return a, nil
+		}
 	}
-	if leases, err := liveLeases(); err != nil || len(leases) > 0 {
-		return err
+	return netip.Addr{}, fmt.Errorf("no free address left in %s: stop a container, or choose a larger --subnet", subnet)
+}
+
+// lastAddress returns the broadcast address of an IPv4 subnet.
+func lastAddress(subnet netip.Prefix) netip.Addr {
+	a := subnet.Masked().Addr().As4()
+	host := uint32(1)<<(32-subnet.Bits()) - 1
+	for i := 0; i < 4; i++ {
+		a[3-i] |= byte(host >> (8 * i))
 	}
-	return errors.Join(tearDownBridge(), removeStateDir())
+	return netip.AddrFrom4(a)
 }
 
 // connect plugs the container whose PID 1 is pid into the bridge: a veth
 // pair with one end on the bridge and the other, eth0, in the container, with
-// its address and default route. With --network none it only brings up lo.
-func (a *attachment) connect(pid int) error {
+// its address and default route. With --network none (n is nil) it only
+// brings up lo.
+func connect(n *networkRecord, pid int) error {
 	// Inside the container's namespace, through a netlink socket opened
 	// there (like ip netns exec, or nsenter --net --target PID).
 	containerNS, err := netns.GetFromPid(pid)
@@ -246,7 +255,7 @@ func (a *attachment) connect(pid int) error {
 	if err := setLinkUp(inside, "lo"); err != nil { // ip link set lo up
 		return err
 	}
-	if a.lease == nil {
+	if n == nil {
 		return nil
 	}
 	bridge, err := netlink.LinkByName(bridgeName)
@@ -255,17 +264,17 @@ func (a *attachment) connect(pid int) error {
 	}
 	// ip link add vethID master tinyrun0 type veth peer name eth0 netns PID
 	veth := &netlink.Veth{
-		LinkAttrs:     netlink.LinkAttrs{Name: a.lease.HostVeth, MasterIndex: bridge.Attrs().Index},
+		LinkAttrs:     netlink.LinkAttrs{Name: n.HostVeth, MasterIndex: bridge.Attrs().Index},
 		PeerName:      "eth0",
 		PeerNamespace: netlink.NsPid(pid),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
-		return fmt.Errorf("create veth pair %s/eth0: %w", a.lease.HostVeth, err)
+		return fmt.Errorf("create veth pair %s/eth0: %w", n.HostVeth, err)
 	}
 	if err := netlink.LinkSetUp(veth); err != nil { // ip link set vethID up
-		return fmt.Errorf("set %s up: %w", a.lease.HostVeth, err)
+		return fmt.Errorf("set %s up: %w", n.HostVeth, err)
 	}
-	return configureEth0(inside, a.lease.Address, a.opts.subnet)
+	return configureEth0(inside, n.Address, n.Subnet)
 }
 
 // configureEth0 gives the container's eth0 its address, brings it up and
@@ -299,29 +308,22 @@ func signalReady(pipe *os.File) error {
 	return pipe.Close()
 }
 
-// release undoes reserveNetwork and connect: the published ports, the veth
-// (if the container's end did not take it away already), the lease, and
-// with the last container the bridge and NAT. It is safe to call twice.
-func (a *attachment) release() error {
-	unlock, err := lockState()
+// disconnect removes the host's end of the container's veth, if the kernel
+// has not removed it already with the container's network namespace. The
+// bridge and the rules follow in syncNetwork. n may be nil.
+func disconnect(n *networkRecord) error {
+	if n == nil {
+		return nil
+	}
+	link, err := netlink.LinkByName(n.HostVeth)
 	if err != nil {
-		return err
+		return nil // gone already, or in another namespace: nothing here to delete
 	}
-	defer unlock()
-	return a.releaseLocked()
-}
-
-// releaseLocked is release for a caller that holds the lock.
-func (a *attachment) releaseLocked() error {
-	var err error
-	if a.lease != nil {
-		err = releaseAddress(a.lease)
-		a.lease = nil
+	// ENODEV: the kernel removed it meanwhile, with the container's namespace.
+	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) { // ip link del vethID
+		return fmt.Errorf("delete %s: %w", n.HostVeth, err)
 	}
-	if rmErr := os.RemoveAll(a.filesDir); rmErr != nil {
-		err = errors.Join(err, fmt.Errorf("remove %s: %w", a.filesDir, rmErr))
-	}
-	return errors.Join(err, reclaimStale(), tearDownIfUnused(), removeStateDir())
+	return nil
 }
 
 // waitForNetwork blocks the child until the parent has set up its network:
@@ -344,10 +346,10 @@ var networkFileNames = []string{"hosts", "hostname", "resolv.conf"}
 
 // writeNetworkFiles writes the container's /etc/hosts, /etc/hostname and
 // /etc/resolv.conf into dir.
-func writeNetworkFiles(dir, hostname string, l *lease) error {
+func writeNetworkFiles(dir, hostname string, n *networkRecord) error {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-	if l != nil {
-		hosts += fmt.Sprintf("%s\t%s\n", l.Address, hostname)
+	if n != nil {
+		hosts += fmt.Sprintf("%s\t%s\n", n.Address, hostname)
 	}
 	files := map[string]string{
 		"hosts":       hosts,
@@ -444,11 +446,42 @@ func gatewayOf(subnet netip.Prefix) netip.Addr {
 	return subnet.Masked().Addr().Next()
 }
 
-// bridgeSetup is what setUpBridge changed on the host, kept in bridgeState
-// for the runtime that tears the bridge down, maybe another one.
+// networkNamespace names the network namespace the runtime runs in, for as
+// long as the machine is up: a bridge and its rules belong to one network
+// namespace, so their state and the containers' places on them do too.
+// The namespace's cookie (SO_NETNS_COOKIE, Linux 5.14; man 7 socket) is
+// never given to another namespace before a reboot. Its inode number
+// (/proc/self/ns/net) would not do: the kernel gives it to a new namespace
+// once the old one is gone, which would then inherit the dead one's state.
+var networkNamespace = func() string {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		defer unix.Close(fd)
+		if cookie, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE); err == nil {
+			return fmt.Sprintf("cookie-%d", cookie)
+		}
+	}
+	// Older kernels: the inode, with the weakness above.
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("inode-%d", st.Ino)
+}()
+
+// networkDir holds the state of this network namespace's bridge.
+var (
+	networkDir  = filepath.Join(stateDir, "net-"+networkNamespace)
+	bridgeState = filepath.Join(networkDir, "bridge.json")
+)
+
+// bridgeSetup is what setUpBridge and writeChains changed on the host, kept
+// in bridgeState for the runtime that takes it down, maybe another one.
 type bridgeSetup struct {
 	Subnet    netip.Prefix `json:"subnet"`
 	IPForward string       `json:"ipForward"` // ip_forward before, to restore
+	Iptables  string       `json:"iptables"`  // the iptables-restore that adds the rules (firewall.go)
+	Rules     string       `json:"rules"`     // the runtime's chains as last written
 }
 
 // The sysctls the bridge needs (the kernel's ip-sysctl.rst): forwarding
@@ -459,58 +492,73 @@ const (
 	routeLocalnetSysctl = "/proc/sys/net/ipv4/conf/" + bridgeName + "/route_localnet"
 )
 
-// setUpBridge creates the bridge with the subnet's gateway address, turns on
-// forwarding and adds the NAT rules. The caller holds the lock, and no
-// container is on the bridge.
-func setUpBridge(subnet netip.Prefix) error {
-	setup := bridgeSetup{Subnet: subnet, IPForward: "0"}
-	// A runtime killed before it could tear down left the state: keep what
-	// it recorded of the host as it was before.
-	if old, err := readBridgeSetup(); err == nil {
-		setup.IPForward = old.IPForward
-		if err := tearDownBridge(); err != nil {
+// syncNetwork makes the bridge and its firewall rules match the containers
+// of records on it: it sets the bridge up for the first, rewrites the rules
+// when the published ports change, and takes it all down after the last.
+// The caller holds the lock.
+func syncNetwork(records []*record) error {
+	here := onThisNetwork(records)
+	setup, err := readBridgeSetup()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	exists := err == nil
+	// A bridge left by containers reclaimed just now may have another
+	// subnet, or be half made: start again from the host as it was.
+	if exists && (len(here) == 0 || setup.Subnet != here[0].Network.Subnet || !linkExists(bridgeName)) {
+		if err := tearDownBridge(setup); err != nil {
 			return err
 		}
-	} else if data, err := os.ReadFile(ipForwardSysctl); err == nil {
-		setup.IPForward = strings.TrimSpace(string(data))
+		exists = false
 	}
+	if len(here) == 0 {
+		return nil
+	}
+	if !exists {
+		if setup, err = setUpBridge(here[0].Network.Subnet); err != nil {
+			// Half a bridge is worse than none: undo what was done.
+			return errors.Join(err, tearDownBridge(setup))
+		}
+	}
+	return writeChains(&setup, here)
+}
+
+// setUpBridge creates the bridge with the subnet's gateway address and turns
+// on forwarding; writeChains adds the rules. It records the host as it was
+// first, for tearDownBridge.
+func setUpBridge(subnet netip.Prefix) (bridgeSetup, error) {
+	setup := bridgeSetup{Subnet: subnet, IPForward: readTrimmed(ipForwardSysctl)}
 	if err := os.MkdirAll(networkDir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", networkDir, err)
+		return setup, fmt.Errorf("create %s: %w", networkDir, err)
 	}
 	if err := writeJSON(bridgeState, setup); err != nil {
-		return err
+		return setup, err
 	}
 	// ip link add tinyrun0 type bridge
 	bridge := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: bridgeName}}
 	if err := netlink.LinkAdd(bridge); err != nil {
-		return fmt.Errorf("create bridge %s: %w", bridgeName, err)
+		return setup, fmt.Errorf("create bridge %s: %w", bridgeName, err)
 	}
 	// ip addr add 10.77.0.1/24 dev tinyrun0
 	gateway := &netlink.Addr{IPNet: prefixToIPNet(netip.PrefixFrom(gatewayOf(subnet), subnet.Bits()))}
 	if err := netlink.AddrAdd(bridge, gateway); err != nil {
-		return fmt.Errorf("add address %s to %s: %w", gatewayOf(subnet), bridgeName, err)
+		return setup, fmt.Errorf("add address %s to %s: %w", gatewayOf(subnet), bridgeName, err)
 	}
 	if err := netlink.LinkSetUp(bridge); err != nil { // ip link set tinyrun0 up
-		return fmt.Errorf("set %s up: %w", bridgeName, err)
+		return setup, fmt.Errorf("set %s up: %w", bridgeName, err)
 	}
 	for _, sysctl := range []string{ipForwardSysctl, routeLocalnetSysctl} {
 		if err := os.WriteFile(sysctl, []byte("1"), 0o644); err != nil {
-			return fmt.Errorf("enable %s: %w", sysctl, err)
+			return setup, fmt.Errorf("enable %s: %w", sysctl, err)
 		}
 	}
-	return addNetworkRules(subnet.String())
+	return setup, nil
 }
 
-// tearDownBridge undoes setUpBridge: the rules, the bridge, the sysctl.
-func tearDownBridge() error {
-	setup, err := readBridgeSetup()
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	err = removeNetworkRules(setup.Subnet.String())
+// tearDownBridge undoes setUpBridge and writeChains: the rules, the bridge,
+// the sysctl, and the bridge's state.
+func tearDownBridge(setup bridgeSetup) error {
+	err := removeChains(setup)
 	if link, lookupErr := netlink.LinkByName(bridgeName); lookupErr == nil {
 		if delErr := netlink.LinkDel(link); delErr != nil { // ip link del tinyrun0
 			err = errors.Join(err, fmt.Errorf("delete bridge %s: %w", bridgeName, delErr))
@@ -518,13 +566,18 @@ func tearDownBridge() error {
 	}
 	// Put ip_forward back as it was, so the host is left as found. (Docker
 	// leaves it on: software started meanwhile may have come to rely on it.)
-	if wErr := os.WriteFile(ipForwardSysctl, []byte(setup.IPForward), 0o644); wErr != nil {
-		err = errors.Join(err, fmt.Errorf("restore %s: %w", ipForwardSysctl, wErr))
+	if setup.IPForward != "" {
+		if wErr := os.WriteFile(ipForwardSysctl, []byte(setup.IPForward), 0o644); wErr != nil {
+			err = errors.Join(err, fmt.Errorf("restore %s: %w", ipForwardSysctl, wErr))
+		}
 	}
 	if err != nil {
 		return err
 	}
-	return os.Remove(bridgeState)
+	if err := os.Remove(bridgeState); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", bridgeState, err)
+	}
+	return nil
 }
 
 // bridgeSubnet returns the subnet the bridge was set up with.
@@ -548,19 +601,17 @@ func readBridgeSetup() (bridgeSetup, error) {
 	return setup, nil
 }
 
-// writeJSON writes v to path as JSON, atomically: into a new file first,
-// then renamed over path, so that a runtime killed while writing leaves the
-// old file or the new one, never half of one (man 2 rename).
-func writeJSON(path string, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	if err := os.WriteFile(path+".new", data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(path+".new", path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+func linkExists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return err == nil
+}
+
+func readTrimmed(path string) string {
+	data, _ := os.ReadFile(path)
+	return strings.TrimSpace(string(data))
+}
+
+// prefixToIPNet converts for netlink, which speaks the older net package.
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }

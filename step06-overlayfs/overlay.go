@@ -14,11 +14,12 @@
 //	work     overlayfs's scratch space, on the upper's filesystem
 //
 // Order: importImage (the import command) makes images from tarballs. For a
-// container, the parent finds its image and prepareLayers makes upper, work
-// and merged before the child starts; the child mounts the overlay on merged
+// container, prepareLayers (in reserve, under the lock) finds its image,
+// records the container's layer and makes upper, work and merged before the
+// child starts; the child mounts the overlay on merged
 // (mountOverlay, in place of step 05's bind mount) and its volumes in it
 // (bindVolumes), both before pivot_root; after the container exits the
-// parent removes the three directories. The overlay mount itself lives only
+// parent removes the three directories (teardown). The overlay mount itself lives only
 // in the container's mount namespace and goes away with it.
 //
 // Read: the kernel's filesystems/overlayfs.rst, man 8 mount (overlay), man 5
@@ -70,15 +71,57 @@ var volumeFlag = &cli.StringSliceFlag{
 // tarball source (plain or gzipped), as one layer on top of base's, if base
 // is not empty. Notes (device nodes skipped) go to notes. On error nothing
 // is left in the store.
+//
+// The slow part, extracting, runs without the state lock, into a directory
+// named after this process (importDir), so that containers start and stop
+// meanwhile; the lock is taken only to make that directory and, at the end,
+// to check the name and rename the directory into place (man 2 rename: at
+// once, or not at all). What an import killed half-way leaves, the next
+// import, run or cleanup removes (reclaimImports).
 func importImage(source, name, base string, notes io.Writer) error {
 	if err := checkImageName(name); err != nil {
 		return err
 	}
-	return withStateLock(func() error { return importLocked(source, name, base, notes) })
+	f, err := os.Open(source)
+	if err != nil {
+		return err // "open SOURCE: ..." already
+	}
+	defer f.Close()
+	self, err := thisProcess()
+	if err != nil {
+		return err
+	}
+	tmp := importDir(self)
+	err = withStoreLock(func() error {
+		if err := reclaimImports(); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", tmp, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	stopAfter("extracting")
+	if err := extractTar(f, tmp, notes); err != nil {
+		return errors.Join(fmt.Errorf("import %s: %w", source, err), withStoreLock(func() error { return removeImportDir(tmp) }))
+	}
+	if err := withStoreLock(func() error { return addImage(tmp, name, base) }); err != nil {
+		return errors.Join(err, withStoreLock(func() error { return removeImportDir(tmp) }))
+	}
+	return nil
 }
 
-// importLocked is importImage for a caller that holds the lock.
-func importLocked(source, name, base string, notes io.Writer) error {
+// importDir is where the import run by process p extracts its tarball.
+func importDir(p process) string {
+	return filepath.Join(layersDir, fmt.Sprintf(".import-%d-%d", p.PID, p.StartTime))
+}
+
+// addImage makes the layer extracted in dir the top layer of a new image
+// called name, over base's layers. The caller holds the lock.
+func addImage(dir, name, base string) error {
 	if _, err := findImage(name); err == nil {
 		return fmt.Errorf("image %s exists already: choose another name, or remove it with rmi", name)
 	}
@@ -90,27 +133,46 @@ func importLocked(source, name, base string, notes io.Writer) error {
 		}
 		img.Layers = baseImage.Layers
 	}
-	f, err := os.Open(source)
-	if err != nil {
-		return err // "open SOURCE: ..." already
-	}
-	defer f.Close()
 	layer := newContainerID() // 12 random hex digits name a layer as well
-	dir := filepath.Join(layersDir, layer)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create layer %s: %w", dir, err)
-	}
-	if err := extractTar(f, dir, notes); err != nil {
-		return errors.Join(fmt.Errorf("import %s: %w", source, err), os.RemoveAll(dir), removeEmptyStore())
+	if err := os.Rename(dir, filepath.Join(layersDir, layer)); err != nil {
+		return fmt.Errorf("move the new layer into place: %w", err)
 	}
 	img.Layers = append(img.Layers, layer)
 	if err := os.MkdirAll(imagesDir, 0o755); err != nil {
-		return errors.Join(fmt.Errorf("create %s: %w", imagesDir, err), os.RemoveAll(dir))
+		return errors.Join(fmt.Errorf("create %s: %w", imagesDir, err), os.RemoveAll(filepath.Join(layersDir, layer)))
 	}
 	if err := writeJSON(imagePath(name), img); err != nil {
-		return errors.Join(err, os.RemoveAll(dir))
+		return errors.Join(err, os.RemoveAll(filepath.Join(layersDir, layer)))
 	}
 	return nil
+}
+
+// reclaimImports removes what imports killed half-way left: directories
+// named by importDir whose process is gone. The caller holds the lock.
+func reclaimImports() error {
+	entries, err := os.ReadDir(layersDir)
+	if err != nil {
+		return nil // no store, nothing to reclaim
+	}
+	for _, e := range entries {
+		var p process
+		if _, err := fmt.Sscanf(e.Name(), ".import-%d-%d", &p.PID, &p.StartTime); err != nil || p.alive() {
+			continue
+		}
+		if err := removeImportDir(filepath.Join(layersDir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeImportDir removes a half-imported layer, and the store if that
+// leaves it empty. The caller holds the lock.
+func removeImportDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove the half-imported layer %s: %w", dir, err)
+	}
+	return removeEmptyStore()
 }
 
 // extractTar writes the tar stream r (gzipped or not) into dir. Entries that
@@ -296,29 +358,31 @@ func listImages() ([]image, error) {
 }
 
 // removeImage removes the image called name, and those of its layers no
-// other image uses.
+// other image uses; not while a container uses it.
 func removeImage(name string) error {
-	return withStateLock(func() error { return removeImageLocked(name) })
+	return withStoreLock(func() error {
+		img, err := findImage(name)
+		if err != nil {
+			return err
+		}
+		live, err := reclaim()
+		if err != nil {
+			return err
+		}
+		for _, rec := range live {
+			if rec.Layer != nil && rec.Layer.Image == name {
+				return fmt.Errorf("image %s is in use by container %s: stop it first", name, rec.ID)
+			}
+		}
+		if err := os.Remove(imagePath(name)); err != nil {
+			return fmt.Errorf("remove image %s: %w", name, err)
+		}
+		return removeUnusedLayers(img)
+	})
 }
 
-// removeImageLocked is removeImage for a caller that holds the lock.
-func removeImageLocked(name string) error {
-	img, err := findImage(name)
-	if err != nil {
-		return err
-	}
-	if err := reclaimStaleLayers(); err != nil {
-		return err
-	}
-	containers, _ := os.ReadDir(containerLayerDir)
-	for _, c := range containers {
-		if data, err := os.ReadFile(filepath.Join(containerLayerDir, c.Name(), "image")); err == nil && string(data) == name {
-			return fmt.Errorf("image %s is in use by container %s: stop it first", name, c.Name())
-		}
-	}
-	if err := os.Remove(imagePath(name)); err != nil {
-		return fmt.Errorf("remove image %s: %w", name, err)
-	}
+// removeUnusedLayers removes the layers of img that no image uses.
+func removeUnusedLayers(img image) error {
 	images, err := listImages()
 	if err != nil {
 		return err
@@ -339,73 +403,52 @@ func removeImageLocked(name string) error {
 	return removeEmptyStore()
 }
 
-// containerLayers are the directories of one container's overlay.
-type containerLayers struct {
-	dir   string // holds upper, work and merged
-	lower string // lowerdir= of the mount: the image's layers, top first
+// containerLayer is one container's part of the store, in its record
+// (state.go): a directory holding upper, work and merged.
+type containerLayer struct {
+	Image string `json:"image"` // the image's name, so that rmi can refuse to remove it
+	Dir   string `json:"dir"`
+	Lower string `json:"lower"` // lowerdir= of the mount: the image's layers, top first
 }
 
-// prepareLayers makes the container's upper, work and merged directories.
-func prepareLayers(id string, img image) (*containerLayers, error) {
-	unlock, err := lockState()
+// prepareLayers looks up the image called name, records the container's
+// layer in rec, then makes its upper, work and merged directories. The
+// caller holds the lock; on error, teardown removes what was made.
+func prepareLayers(rec *record, name string) error {
+	if err := reclaimImports(); err != nil {
+		return err
+	}
+	img, err := findImage(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer unlock()
-	if err := reclaimStaleLayers(); err != nil {
-		return nil, err
-	}
-	c := &containerLayers{dir: filepath.Join(containerLayerDir, id)}
 	// overlayfs stacks lowerdir's directories left over right: the top
 	// layer comes first (filesystems/overlayfs.rst, "Multiple lower layers").
 	var lower []string
 	for i := len(img.Layers) - 1; i >= 0; i-- {
 		lower = append(lower, filepath.Join(layersDir, img.Layers[i]))
 	}
-	c.lower = strings.Join(lower, ":")
+	rec.Layer = &containerLayer{Image: name, Dir: filepath.Join(containerLayerDir, rec.ID), Lower: strings.Join(lower, ":")}
+	if err := rec.save(); err != nil {
+		return err
+	}
 	for _, sub := range []string{"upper", "work", "merged"} {
-		if err := os.MkdirAll(filepath.Join(c.dir, sub), 0o755); err != nil {
-			return nil, errors.Join(fmt.Errorf("create %s: %w", filepath.Join(c.dir, sub), err), os.RemoveAll(c.dir))
+		if err := os.MkdirAll(filepath.Join(rec.Layer.Dir, sub), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Join(rec.Layer.Dir, sub), err)
 		}
 	}
-	// Which image it uses, so that rmi can refuse to pull it from under it.
-	if err := os.WriteFile(filepath.Join(c.dir, "image"), []byte(img.Name), 0o644); err != nil {
-		return nil, errors.Join(fmt.Errorf("write %s/image: %w", c.dir, err), os.RemoveAll(c.dir))
-	}
-	return c, nil
+	return nil
 }
 
 // remove removes the container's layer; the overlay mount went away with
-// the container's mount namespace. Safe to call twice.
-func (c *containerLayers) remove() error {
-	unlock, err := lockState()
-	if err != nil {
-		return err
+// the container's mount namespace. It is teardown's (state.go), so the
+// caller holds the lock. c may be nil.
+func (c *containerLayer) remove() error {
+	if c == nil {
+		return nil
 	}
-	defer unlock()
-	if err := os.RemoveAll(c.dir); err != nil {
-		return fmt.Errorf("remove %s: %w", c.dir, err)
-	}
-	return removeEmptyStore()
-}
-
-// reclaimStaleLayers removes the layers of containers whose runtime was
-// killed: those with no state in /run (ipam.go). The caller holds the lock.
-func reclaimStaleLayers() error {
-	if err := reclaimStale(); err != nil {
-		return err
-	}
-	entries, err := os.ReadDir(containerLayerDir)
-	if err != nil {
-		return nil // none
-	}
-	for _, e := range entries {
-		if fileExists(filepath.Join(containersDir, e.Name())) {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(containerLayerDir, e.Name())); err != nil {
-			return fmt.Errorf("reclaim %s: %w", e.Name(), err)
-		}
+	if err := os.RemoveAll(c.Dir); err != nil {
+		return fmt.Errorf("remove %s: %w", c.Dir, err)
 	}
 	return removeEmptyStore()
 }
@@ -520,21 +563,18 @@ func mountPointInside(rootfs, path, host string) (string, error) {
 	return current, nil
 }
 
-// cleanupLayers removes the layers of containers whose runtime was killed:
-// the overlay part of the cleanup command.
-func cleanupLayers() error {
-	return withStateLock(reclaimStaleLayers)
-}
-
-// withStateLock runs fn holding the state lock (ipam.go), then removes the
+// withStoreLock runs fn holding the state lock (state.go), then removes the
 // state directory, lock included, if no container uses it.
-func withStateLock(fn func() error) error {
-	unlock, err := lockState()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	return errors.Join(fn(), removeStateDir())
+func withStoreLock(fn func() error) error {
+	return withLock(func() error {
+		if err := fn(); err != nil {
+			return err
+		}
+		if entries, _ := os.ReadDir(containersDir); len(entries) > 0 {
+			return nil
+		}
+		return removeStateDir()
+	})
 }
 
 // dropMountCapability takes CAP_SYS_ADMIN away from the container for good:
