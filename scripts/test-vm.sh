@@ -113,7 +113,7 @@ for program in /usr/sbin/ip /usr/bin/nsenter /usr/bin/unshare /bin/bash /bin/mou
 done
 # iptables is one binary answering to many names, with plugins it dlopens.
 multi=$(readlink -f "$(command -v iptables)")
-for name in iptables iptables-save; do
+for name in iptables iptables-save iptables-restore; do
 	copy_program "$multi" "$name"
 done
 xtables=$(dirname "$(ldd "$multi" | grep -o '/[^ ]*libxtables[^ ]*')")/xtables

@@ -19,9 +19,16 @@
 //	(clone the child with CLONE_NEWNET; it blocks in waitForNetwork)
 //	connect               veth pair, eth0's address and route, loopback up
 //	signalReady           the child goes on: bindNetworkFiles, then exec
-//	disconnect            (teardown, under the lock) the host's veth; then
-//	                      syncNetwork: the port rules, and with the last
-//	                      container the bridge and NAT
+//	syncNetwork           (release, under the lock) the port rules, and with
+//	                      the last container the bridge and NAT
+//
+// The veth pair needs no undoing: when the container's last process exits,
+// the kernel destroys its network namespace, and with it both ends of the
+// pair (man 4 veth). Deleting the host's end first would only make the
+// runtime wait for what the kernel does anyway (an RCU grace period, some
+// 10 ms). Until the kernel gets to it, the dying namespace's eth0 may still
+// answer for its address on the bridge: so addresses are given in turn
+// (freeAddress), never straight back to the next container.
 //
 // Each netlink call corresponds to one ip(8) command, named beside it.
 //
@@ -158,7 +165,7 @@ func parsePortMapping(spec string) (portMapping, error) {
 }
 
 // networkRecord is the container's place on the network, in its record
-// (state.go): what reserveNetwork leased and disconnect and syncNetwork give back.
+// (state.go): what reserveNetwork leased, and syncNetwork gives back.
 type networkRecord struct {
 	Namespace string        `json:"namespace"` // the host's network namespace it was made in (networkNamespace)
 	Subnet    netip.Prefix  `json:"subnet"`
@@ -181,7 +188,8 @@ func reserveNetwork(rec *record, opts networkOptions, hostname string, live []*r
 		if err := checkPortsFree(opts.ports, here); err != nil {
 			return err
 		}
-		address, err := freeAddress(opts.subnet, here)
+		setup, _ := readBridgeSetup() // none yet: start from the gateway
+		address, err := freeAddress(opts.subnet, here, setup.LastGiven)
 		if err != nil {
 			return err
 		}
@@ -191,6 +199,9 @@ func reserveNetwork(rec *record, opts networkOptions, hostname string, live []*r
 			return err
 		}
 		if err := syncNetwork(append(live, rec)); err != nil {
+			return err
+		}
+		if err := rememberGiven(address); err != nil {
 			return err
 		}
 	}
@@ -209,15 +220,26 @@ func onThisNetwork(records []*record) []*record {
 	return here
 }
 
-// freeAddress returns the lowest address of subnet that is not the network's,
-// the gateway's, the broadcast address or taken by a container.
-func freeAddress(subnet netip.Prefix, here []*record) (netip.Addr, error) {
+// freeAddress returns the first address of subnet after the one given last
+// that no container here holds, going round: not the network's, the
+// gateway's or the broadcast address. Taking turns, as Docker does, keeps an
+// address that a container just gave back unused for a while: its dying
+// namespace may still answer for it (net.go's overview).
+func freeAddress(subnet netip.Prefix, here []*record, last netip.Addr) (netip.Addr, error) {
 	used := map[netip.Addr]bool{}
 	for _, rec := range here {
 		used[rec.Network.Address] = true
 	}
-	broadcast := lastAddress(subnet)
-	for a := gatewayOf(subnet).Next(); a.IsValid() && a.Less(broadcast); a = a.Next() {
+	first, broadcast := gatewayOf(subnet).Next(), broadcastAddress(subnet)
+	a := last
+	if !subnet.Contains(a) || a.Less(first) || !a.Less(broadcast) {
+		a = gatewayOf(subnet)
+	}
+	// At most once round the subnet's host addresses.
+	for n := 1 << (32 - subnet.Bits()); n > 0; n-- {
+		if a = a.Next(); a == broadcast {
+			a = first
+		}
 		if !used[a] {
 			return a, nil
 		}
@@ -225,8 +247,18 @@ func freeAddress(subnet netip.Prefix, here []*record) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("no free address left in %s: stop a container, or choose a larger --subnet", subnet)
 }
 
-// lastAddress returns the broadcast address of an IPv4 subnet.
-func lastAddress(subnet netip.Prefix) netip.Addr {
+// rememberGiven records address as the one given last, for freeAddress.
+func rememberGiven(address netip.Addr) error {
+	setup, err := readBridgeSetup()
+	if err != nil {
+		return err
+	}
+	setup.LastGiven = address
+	return writeJSON(bridgeState, setup)
+}
+
+// broadcastAddress returns the last address of an IPv4 subnet.
+func broadcastAddress(subnet netip.Prefix) netip.Addr {
 	a := subnet.Masked().Addr().As4()
 	host := uint32(1)<<(32-subnet.Bits()) - 1
 	for i := 0; i < 4; i++ {
@@ -306,24 +338,6 @@ func signalReady(pipe *os.File) error {
 		return fmt.Errorf("tell the container its network is ready: %w", err)
 	}
 	return pipe.Close()
-}
-
-// disconnect removes the host's end of the container's veth, if the kernel
-// has not removed it already with the container's network namespace. The
-// bridge and the rules follow in syncNetwork. n may be nil.
-func disconnect(n *networkRecord) error {
-	if n == nil {
-		return nil
-	}
-	link, err := netlink.LinkByName(n.HostVeth)
-	if err != nil {
-		return nil // gone already, or in another namespace: nothing here to delete
-	}
-	// ENODEV: the kernel removed it meanwhile, with the container's namespace.
-	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) { // ip link del vethID
-		return fmt.Errorf("delete %s: %w", n.HostVeth, err)
-	}
-	return nil
 }
 
 // waitForNetwork blocks the child until the parent has set up its network:
@@ -448,25 +462,23 @@ func gatewayOf(subnet netip.Prefix) netip.Addr {
 
 // networkNamespace names the network namespace the runtime runs in, for as
 // long as the machine is up: a bridge and its rules belong to one network
-// namespace, so their state and the containers' places on them do too.
-// The namespace's cookie (SO_NETNS_COOKIE, Linux 5.14; man 7 socket) is
-// never given to another namespace before a reboot. Its inode number
-// (/proc/self/ns/net) would not do: the kernel gives it to a new namespace
-// once the old one is gone, which would then inherit the dead one's state.
+// namespace, so their state and the containers' places on them do too. The
+// name is the namespace's inode number (/proc/self/ns/net) and its cookie
+// (SO_NETNS_COOKIE, Linux 5.14; man 7 socket). The inode alone would not do:
+// once a namespace is gone the kernel gives its inode to a new one, which
+// would then inherit the dead one's state, and restore its ip_forward. The
+// cookie is never given twice before a reboot.
 var networkNamespace = func() string {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err == nil {
-		defer unix.Close(fd)
-		if cookie, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE); err == nil {
-			return fmt.Sprintf("cookie-%d", cookie)
-		}
-	}
-	// Older kernels: the inode, with the weakness above.
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
 		return "unknown"
 	}
-	return fmt.Sprintf("inode-%d", st.Ino)
+	cookie := uint64(0) // older kernels: the inode alone, with the weakness above
+	if fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
+		cookie, _ = unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
+		unix.Close(fd)
+	}
+	return fmt.Sprintf("%d-%d", st.Ino, cookie)
 }()
 
 // networkDir holds the state of this network namespace's bridge.
@@ -475,6 +487,23 @@ var (
 	bridgeState = filepath.Join(networkDir, "bridge.json")
 )
 
+// forgetDeadNamespaces removes the bridge state of namespaces that had this
+// namespace's inode: two namespaces that exist never share one, so those are
+// gone, and their bridge and rules with them. Nothing of theirs is restored.
+func forgetDeadNamespaces() error {
+	inode, _, _ := strings.Cut(networkNamespace, "-")
+	dirs, _ := filepath.Glob(filepath.Join(stateDir, "net-"+inode+"-*"))
+	for _, dir := range dirs {
+		if dir == networkDir {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove the state of a network namespace that is gone: %w", err)
+		}
+	}
+	return nil
+}
+
 // bridgeSetup is what setUpBridge and writeChains changed on the host, kept
 // in bridgeState for the runtime that takes it down, maybe another one.
 type bridgeSetup struct {
@@ -482,6 +511,7 @@ type bridgeSetup struct {
 	IPForward string       `json:"ipForward"` // ip_forward before, to restore
 	Iptables  string       `json:"iptables"`  // the iptables-restore that adds the rules (firewall.go)
 	Rules     string       `json:"rules"`     // the runtime's chains as last written
+	LastGiven netip.Addr   `json:"lastGiven"` // the address given last (freeAddress)
 }
 
 // The sysctls the bridge needs (the kernel's ip-sysctl.rst): forwarding
@@ -497,6 +527,9 @@ const (
 // when the published ports change, and takes it all down after the last.
 // The caller holds the lock.
 func syncNetwork(records []*record) error {
+	if err := forgetDeadNamespaces(); err != nil {
+		return err
+	}
 	here := onThisNetwork(records)
 	setup, err := readBridgeSetup()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -574,8 +607,10 @@ func tearDownBridge(setup bridgeSetup) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(bridgeState); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", bridgeState, err)
+	for _, path := range []string{bridgeState, networkDir} {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", path, err)
+		}
 	}
 	return nil
 }

@@ -43,13 +43,12 @@ import (
 	"strings"
 )
 
-// The runtime's own chains, and the table each is in.
+// The runtime's own chains.
 const (
-	localnetChain    = "TINYRUN-PREROUTING"
-	dnatChain        = "TINYRUN-DNAT"
-	masqueradeChain  = "TINYRUN-POSTROUTING"
-	forwardChain     = "TINYRUN-FORWARD"
-	iptablesNotFound = "install the iptables package, and check that the kernel has NAT (nf_nat)"
+	localnetChain   = "TINYRUN-PREROUTING"  // raw
+	dnatChain       = "TINYRUN-DNAT"        // nat
+	masqueradeChain = "TINYRUN-POSTROUTING" // nat
+	forwardChain    = "TINYRUN-FORWARD"     // filter
 )
 
 // chain is one of the runtime's chains, in its table.
@@ -198,7 +197,7 @@ func chooseIptables(setup *bridgeSetup) (present map[rule]bool, err error) {
 		setup.Iptables = restore
 		return present, writeJSON(bridgeState, setup)
 	}
-	return nil, fmt.Errorf("no working iptables (%s): %s", strings.Join(tried, "; "), iptablesNotFound)
+	return nil, fmt.Errorf("no working iptables (%s): install the iptables package, and check that the kernel has NAT (nf_nat)", strings.Join(tried, "; "))
 }
 
 // savedJumps runs the iptables-save beside restore and returns which jumps

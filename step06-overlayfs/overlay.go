@@ -470,7 +470,15 @@ func removeEmptyStore() error {
 func mountOverlay(lower, merged string) error {
 	dir := filepath.Dir(merged)
 	options := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
-	if err := unix.Mount("overlay", merged, "overlay", 0, options); err != nil {
+	// volatile (Linux 5.10): no sync of the upper layer's filesystem, on
+	// fsync(2) or when the mount goes away with the container; otherwise
+	// the container's exit waits for the whole of /var/lib's filesystem to
+	// be written out. The upper layer is deleted after the container anyway.
+	err := unix.Mount("overlay", merged, "overlay", 0, options+",volatile")
+	if errors.Is(err, unix.EINVAL) {
+		err = unix.Mount("overlay", merged, "overlay", 0, options) // an older kernel
+	}
+	if err != nil {
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) {
 			return fmt.Errorf("mount overlay on %s: %w: the kernel needs overlayfs, and %s must be on a filesystem that can hold an upper layer (ext4, xfs; not overlayfs itself, as inside a Docker container); dmesg says more", merged, err, storeDir)
 		}

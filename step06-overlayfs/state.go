@@ -127,17 +127,15 @@ func (rec *record) save() error {
 }
 
 // teardown undoes what rec describes, in the reverse order of reserve, and
-// then removes the record. On error the record stays, for the next reclaim
-// to try again. The caller holds the lock, and settles the shared parts
-// (settle) once it has torn down all it means to.
+// then removes the record, and with it the container's address and ports.
+// On error the record stays, for the next reclaim to try again. The caller
+// holds the lock, and settles what containers share (settle) once it has
+// torn down all it means to. (The veth needs nothing: see net.go.)
 func teardown(rec *record) error {
 	if err := rec.Layer.remove(); err != nil {
 		return err
 	}
 	if err := rec.Cgroup.remove(); err != nil {
-		return err
-	}
-	if err := disconnect(rec.Network); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(rec.dir()); err != nil {
@@ -240,7 +238,7 @@ func removeStateDir() error {
 	if entries, _ := os.ReadDir(containersDir); len(entries) > 0 {
 		return nil
 	}
-	for _, path := range []string{containersDir, networkDir, lockPath, stateDir} {
+	for _, path := range []string{containersDir, lockPath, stateDir} {
 		// ENOTEMPTY: a file this runtime does not know of, or the
 		// bridge's state of another network namespace; leave it be.
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTEMPTY) {

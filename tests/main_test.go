@@ -68,6 +68,11 @@ type step struct {
 // stepsUnderTest is every step found in the repository, or the one named by -step.
 var stepsUnderTest []step
 
+// suiteLock holds the flock that keeps a second run of the suite out. A
+// package variable: a local one could be finalized by the garbage
+// collector, which would close the file, and so release the lock, mid-run.
+var suiteLock *os.File
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if err := setUp(); err != nil {
@@ -76,9 +81,10 @@ func TestMain(m *testing.M) {
 	}
 	// One run of the suite at a time: runs share the test's network
 	// namespaces, the runtime's state and the host snapshot.
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "tinyrun-tests.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	var err error
+	suiteLock, err = os.OpenFile(filepath.Join(os.TempDir(), "tinyrun-tests.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err == nil {
-		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err = unix.Flock(int(suiteLock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tests: another run of the suite is in progress (%v): wait for it to finish\n", err)

@@ -71,6 +71,9 @@ var checks = []check{
 	{"FullSubnetIsAnError", 4, "when every address of the subnet is leased, say so and start nothing", checkFullSubnetIsAnError},
 	{"MissingIptablesIsAClearError", 4, "name the iptables commands tried and what to install; undo the bridge set up before the failure", checkMissingIptablesIsAClearError},
 	{"KilledRuntimeIsCleanedUpByTheNextRun", 4, "leases name their runtime (PID and start time); reclaim those whose runtime is gone, with their rules, and remove the bridge with the last container", checkKilledRuntimeIsCleanedUpByTheNextRun},
+	{"RuntimeKilledAtAnyPhaseIsReclaimed", 4, "write the container's record (state.json) before making what it describes, and let the next run and cleanup tear down every record whose runtime is gone (PID and start time): its address, rules, cgroup and layer", checkRuntimeKilledAtAnyPhaseIsReclaimed},
+	{"ReusedNetworkNamespaceInheritsNothing", 4, "key the bridge's state by something the kernel never gives two network namespaces (the inode and SO_NETNS_COOKIE), and drop the state of a namespace that is gone", checkReusedNetworkNamespaceInheritsNothing},
+	{"FirewallChangesInOneBatchEachWay", 4, "write the runtime's chains whole, as one iptables-restore --noflush input, only when they change; iptables-save only when the bridge comes or goes", checkFirewallChangesInOneBatchEachWay},
 
 	// step 05: cgroups.
 	{"MemoryHogIsOOMKilled", 5, "write -m to memory.max (v2) or memory.limit_in_bytes and memory.memsw.limit_in_bytes (v1); after the container exits, read oom_kill from memory.events or memory.oom_control and say so", checkMemoryHogIsOOMKilled},
@@ -91,6 +94,7 @@ var checks = []check{
 	{"DeviceNodesAreSkippedWithANote", 6, "skip character and block devices in a tarball, saying so on stderr", checkDeviceNodesAreSkippedWithANote},
 	{"ImportNameClashIsAnError", 6, "refuse to import under the name of an existing image", checkImportNameClashIsAnError},
 	{"BadVolumesAreErrors", 6, "check -v before creating anything: absolute paths, an existing host path, HOST:CTR[:ro]", checkBadVolumesAreErrors},
+	{"ImportsAndRunsAtOnceAllSucceed", 6, "extract an import outside the state lock, into a directory of its own, and rename it into place under the lock; look the image up under the lock in run", checkImportsAndRunsAtOnceAllSucceed},
 }
 
 // TestSteps runs, for every step under test, every check that step must pass.
