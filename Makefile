@@ -53,20 +53,20 @@ shell: build rootfs ## an interactive shell in a container of step STEP, e.g. ma
 	@if [ "$(STEP_DIR)" \> "step06" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run --hostname $(STEP_DIR) busybox sh; \
 	  else bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh; fi
 
-test: build rootfs ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
+test: build rootfs bin/chroot-escape ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
 	$(GO) test -count=1 $(addprefix ./,$(STEPS))
 	cd tests && $(GO) test -count=1 -timeout 20m
 
 bench: build rootfs ## time a container start, side by side: the kernel floor, runc, each step (root)
 	@bash scripts/bench.sh
 
-test-vm: build rootfs ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
+test-vm: build rootfs bin/chroot-escape ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
 	GO=$(GO) bash scripts/test-vm.sh
 
 # The tests run in go test's local directory mode (cd tests), which prints
 # the suite's report; make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
 # another build, or DIR=path/to/step (a directory inside this module) to build one.
-check: build rootfs ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
+check: build rootfs bin/chroot-escape ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
 	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
 	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(abspath $(DIR))')
 

@@ -26,13 +26,20 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 
 	"golang.org/x/sys/unix"
 )
 
 // pidCloneFlags asks clone(2) to start the child as PID 1 of a new PID namespace.
 const pidCloneFlags = unix.CLONE_NEWPID
+
+// newSession puts the container in a session of its own (setsid(2), in
+// the child, before it execs): a session has at most one controlling
+// terminal, and the new one has none. Left in the runtime's session, the
+// container would have the user's terminal as its controlling terminal, and
+// could push keystrokes into the shell that started it (ioctl TIOCSTI, man 2
+// ioctl_tty), or be stopped by it as a background job.
+const newSession = true
 
 // containerDeathSignal is sent to the container's PID 1 if the runtime dies
 // (PR_SET_PDEATHSIG, man 2 prctl); PID 1's death then takes the whole
@@ -54,10 +61,6 @@ var forwardedSignals = []os.Signal{
 	unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
 }
 
-// terminalSignals are the signals a terminal sends, on Ctrl-C and Ctrl-\,
-// to its whole foreground process group: the container as well as the runtime.
-var terminalSignals = []os.Signal{unix.SIGINT, unix.SIGQUIT}
-
 // catchSignals starts catching forwardedSignals on one channel, for the
 // whole run: from before the container starts (a signal that comes then
 // must not kill the runtime half-way; it waits in the channel) until run
@@ -73,12 +76,10 @@ func catchSignals() chan os.Signal {
 // forwardSignals relays the signals caught on signals, those waiting first,
 // to the container's PID 1 until the returned stop function is called. PID 1
 // acts on them only if it installed a handler (see the top of this file).
-// When standard input is a terminal, the terminal's own signals already
-// reach PID 1, and are not relayed a second time (nor, then, a kill -INT
-// sent to the runtime itself).
+// Ctrl-C and Ctrl-\ too: the container is in a session of its own
+// (newSession), out of reach of the terminal's signals, so the runtime,
+// which the terminal does signal, relays them like any other.
 func forwardSignals(container *os.Process, signals chan os.Signal) (stop func()) {
-	_, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS)
-	fromTerminal := err == nil
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -86,9 +87,6 @@ func forwardSignals(container *os.Process, signals chan os.Signal) (stop func())
 		for {
 			select {
 			case sig := <-signals:
-				if fromTerminal && slices.Contains(terminalSignals, sig) {
-					continue
-				}
 				if err := container.Signal(sig); err != nil {
 					// PID 1 has exited, or is exiting, as the signal
 					// arrived: nobody is left to tell, and Wait will

@@ -84,7 +84,8 @@ func chainRules(subnet string, here []*record) []rule {
 		// could not answer 127.0.0.1, so it sees the gateway instead.
 		{"nat", "-A " + masqueradeChain + " -s 127.0.0.0/8 -o " + bridgeName + " -j MASQUERADE"},
 		// Containers may send anywhere; only replies come back in, and
-		// the published ports, below.
+		// the published ports, below: nothing else, even from a machine
+		// of the host's network that routes the subnet through the host.
 		{"filter", "-A " + forwardChain + " -i " + bridgeName + " -j ACCEPT"},
 		{"filter", "-A " + forwardChain + " -o " + bridgeName + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"},
 	}
@@ -99,7 +100,9 @@ func chainRules(subnet string, here []*record) []rule {
 					match + strconv.Itoa(int(p.ContainerPort)) + " -j ACCEPT"})
 		}
 	}
-	return rules
+	// Last: whatever else is forwarded to the bridge is dropped, whatever the
+	// FORWARD chain's policy (Docker 28 closed the same gap).
+	return append(rules, rule{"filter", "-A " + forwardChain + " -o " + bridgeName + " -j DROP"})
 }
 
 // writeChains writes the runtime's chains for the containers here, if they

@@ -439,6 +439,31 @@ func bindNetworkFiles(rootfs, dir string) error {
 		if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("bind mount %s on %s: %w", source, target, err)
 		}
+		// Read-only: the files live in the host's /run, which a container
+		// that could write them could fill.
+		if err := setMountAttributes(target, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setMountAttributes sets the attributes attr (MOUNT_ATTR_RDONLY...) of the
+// mount at path, and with recursive of every mount below it too, leaving
+// its other attributes as they are (mount_setattr(2), Linux 5.12). A bind
+// remount, mount(2) with MS_REMOUNT|MS_BIND|MS_RDONLY, changes only the top
+// mount, and clears nosuid, nodev and noexec unless they are passed again.
+func setMountAttributes(path string, attr uint64, recursive bool) error {
+	flags := uint(0)
+	if recursive {
+		flags = unix.AT_RECURSIVE
+	}
+	err := unix.MountSetattr(unix.AT_FDCWD, path, flags, &unix.MountAttr{Attr_set: attr})
+	if errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("mount_setattr %s: %w: it needs Linux 5.12 or newer", path, err)
+	}
+	if err != nil {
+		return fmt.Errorf("mount_setattr %s: %w", path, err)
 	}
 	return nil
 }

@@ -86,6 +86,11 @@ type limits struct {
 // default (scheduler/sched-bwc.rst).
 const cpuPeriod = 100000
 
+// minPids is the smallest --pids-limit: the container's process is this
+// runtime, a Go program with a few threads, until it execs the command, and
+// threads count against pids.max. Below it the set-up fails at random.
+const minPids = 10
+
 // minMemory is Docker's smallest memory limit: below it a container cannot
 // even start its first process.
 const minMemory = 6 << 20
@@ -109,11 +114,13 @@ func parseLimits(ctx *cli.Context) (limits, error) {
 	case pids == -1:
 	case pids < 1:
 		return l, fmt.Errorf("--pids-limit %d: want a number of processes, at least 1 (or -1 for no limit)", pids)
+	case pids < minPids:
+		return l, fmt.Errorf("--pids-limit %d: the runtime's own set-up inside the container (a Go program until it execs the command) needs up to %d processes and threads: use at least %d", pids, minPids, minPids)
 	default:
 		l.pids = pids
 	}
 	if s := ctx.String("cpuset-cpus"); s != "" {
-		if _, err := parseCPUList(s); err != nil {
+		if err := checkCPUList(s); err != nil {
 			return l, fmt.Errorf("--cpuset-cpus %q: %v: want CPU numbers such as 0, 0-1 or 0,2", s, err)
 		}
 		l.cpusetCPUs = s
@@ -156,10 +163,15 @@ func parseCPUs(s string, hostCPUs int) (int64, error) {
 	return quota, nil
 }
 
-// parseCPUList parses a list of CPUs in the kernel's format (0-2,4) into the
-// CPU numbers it names.
-func parseCPUList(s string) ([]int, error) {
-	var cpus []int
+// maxCPU bounds the CPU numbers --cpuset-cpus may name: the largest
+// NR_CPUS a distribution kernel is built with is 8192.
+const maxCPU = 8191
+
+// checkCPUList checks a list of CPUs in the kernel's format (0-2,4),
+// without expanding its ranges: "0-100000000" must not cost a list of a
+// hundred million numbers. Which CPUs this host has, the kernel checks
+// when writeLimits writes the list.
+func checkCPUList(s string) error {
 	for _, part := range strings.Split(strings.TrimSpace(s), ",") {
 		first, last, isRange := strings.Cut(part, "-")
 		lo, err1 := strconv.Atoi(first)
@@ -167,14 +179,11 @@ func parseCPUList(s string) ([]int, error) {
 		if isRange {
 			hi, err2 = strconv.Atoi(last)
 		}
-		if err1 != nil || err2 != nil || lo < 0 || hi < lo {
-			return nil, fmt.Errorf("%q is not a CPU or a range of CPUs", part)
-		}
-		for cpu := lo; cpu <= hi; cpu++ {
-			cpus = append(cpus, cpu)
+		if err1 != nil || err2 != nil || lo < 0 || hi < lo || hi > maxCPU {
+			return fmt.Errorf("%q is not a CPU or a range of CPUs (0 to %d)", part, maxCPU)
 		}
 	}
-	return cpus, nil
+	return nil
 }
 
 // memoryString describes the memory limit for a message, e.g. "(limit 64 MiB)".

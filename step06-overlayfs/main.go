@@ -26,6 +26,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -111,8 +112,9 @@ var importCommand = &cli.Command{
 }
 
 var imagesCommand = &cli.Command{
-	Name:  "images",
-	Usage: "list the images, with their layers (base first)",
+	Name:         "images",
+	Usage:        "list the images, with their layers (base first)",
+	OnUsageError: usageError,
 	Action: func(ctx *cli.Context) error {
 		images, err := listImages()
 		if err != nil {
@@ -126,9 +128,10 @@ var imagesCommand = &cli.Command{
 }
 
 var rmiCommand = &cli.Command{
-	Name:      "rmi",
-	Usage:     "remove an image, and its layers that no other image uses",
-	ArgsUsage: "NAME",
+	Name:         "rmi",
+	Usage:        "remove an image, and its layers that no other image uses",
+	ArgsUsage:    "NAME",
+	OnUsageError: usageError,
 	Action: func(ctx *cli.Context) error {
 		if ctx.NArg() != 1 {
 			return fmt.Errorf("want one image name: try '%s rmi busybox'", programName)
@@ -141,8 +144,9 @@ var rmiCommand = &cli.Command{
 }
 
 var cleanupCommand = &cli.Command{
-	Name:  "cleanup",
-	Usage: "remove what a runtime killed with SIGKILL left behind: layers, cgroups, addresses, port rules, the bridge, half-imported images",
+	Name:         "cleanup",
+	Usage:        "remove what a runtime killed with SIGKILL left behind: layers, cgroups, addresses, port rules, the bridge, half-imported images",
+	OnUsageError: usageError,
 	Action: func(ctx *cli.Context) error {
 		if os.Geteuid() != 0 {
 			return fmt.Errorf("cleaning up needs root: run it with sudo")
@@ -302,6 +306,7 @@ func startContainer(c containerConfig, rec *record) (cmd *exec.Cmd, ready *os.Fi
 	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: utsCloneFlags | pidCloneFlags | mountCloneFlags | ipcCloneFlags | netCloneFlags,
+		Setsid:     newSession,
 		Pdeathsig:  containerDeathSignal,
 	}
 	rec.Cgroup.startInside(cmd.SysProcAttr)
@@ -365,12 +370,36 @@ func initContainer(hostname, rootfs, lower string, volumes []volume, networkFile
 	if err := dropMountCapability(); err != nil {
 		return err
 	}
-	return execCommand(command)
+	return execCommand(command, containerEnvironment(hostname))
 }
 
-// execCommand replaces this process with the user's command, looked up in PATH.
-// Returns only on failure, with a commandError.
-func execCommand(command []string) error {
+// containerPath is the PATH a container starts with, Docker's default.
+const containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// containerEnvironment is the environment the command starts with: a small
+// one of the container's own, as Docker gives, never the runtime's, which
+// holds whatever the shell that ran it had, secrets included. TERM only
+// when there is a terminal, and then the one the user's terminal has.
+func containerEnvironment(hostname string) []string {
+	env := []string{"PATH=" + containerPath, "HOSTNAME=" + hostname, "HOME=/root"}
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		term := os.Getenv("TERM")
+		if term == "" {
+			term = "xterm"
+		}
+		env = append(env, "TERM="+term)
+	}
+	return env
+}
+
+// execCommand replaces this process with the user's command, looked up in
+// the container's PATH, in the environment env. Returns only on failure,
+// with a commandError.
+func execCommand(command []string, env []string) error {
+	// exec.LookPath searches the PATH of this process: the container's.
+	if err := os.Setenv("PATH", containerPath); err != nil {
+		return fmt.Errorf("set PATH: %w", err)
+	}
 	path, err := exec.LookPath(command[0])
 	if err != nil {
 		// LookPath's own message repeats the name; keep only its cause:
@@ -380,12 +409,13 @@ func execCommand(command []string) error {
 		if errors.As(err, &lookErr) {
 			err = lookErr.Err
 		}
-		if errors.Is(err, exec.ErrNotFound) {
+		// ErrNotFound: not in PATH; ErrNotExist: a path to nothing.
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			return commandError{statusNotFound, fmt.Errorf("command %q: %w", command[0], err)}
 		}
 		return commandError{statusCannotExec, fmt.Errorf("command %q: %w", command[0], err)}
 	}
-	err = unix.Exec(path, command, os.Environ())
+	err = unix.Exec(path, command, env)
 	if errors.Is(err, unix.ENOENT) {
 		// LookPath found the file, so what is missing is the program that
 		// runs it: its #! interpreter or its dynamic loader (man 2 execve).

@@ -96,6 +96,9 @@ func importImage(source, name, base string, notes io.Writer) error {
 		if err := reclaimImports(); err != nil {
 			return err
 		}
+		if err := makeStore(); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", tmp, err)
 		}
@@ -248,7 +251,9 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, dir, target string, notes io.
 			return fmt.Errorf("replace %s: %w", target, err)
 		}
 	}
-	mode := os.FileMode(hdr.Mode).Perm() | os.FileMode(hdr.Mode)&(os.ModeSetuid|os.ModeSetgid|os.ModeSticky)
+	// tar keeps the Unix mode bits (04000 setuid, 02000 setgid, 01000
+	// sticky); Go's FileMode keeps those three elsewhere: FileInfo converts.
+	mode := hdr.FileInfo().Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		if err := os.Mkdir(target, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -283,7 +288,7 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, dir, target string, notes io.
 		}
 		return nil
 	case tar.TypeFifo:
-		if err := unix.Mkfifo(target, uint32(mode)); err != nil {
+		if err := unix.Mkfifo(target, uint32(mode.Perm())); err != nil {
 			return fmt.Errorf("mkfifo %s: %w", target, err)
 		}
 	case tar.TypeChar, tar.TypeBlock:
@@ -432,6 +437,9 @@ func prepareLayers(rec *record, name string) error {
 	if err := rec.save(); err != nil {
 		return err
 	}
+	if err := makeStore(); err != nil {
+		return err
+	}
 	for _, sub := range []string{"upper", "work", "merged"} {
 		if err := os.MkdirAll(filepath.Join(rec.Layer.Dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", filepath.Join(rec.Layer.Dir, sub), err)
@@ -451,6 +459,23 @@ func (c *containerLayer) remove() error {
 		return fmt.Errorf("remove %s: %w", c.Dir, err)
 	}
 	return removeEmptyStore()
+}
+
+// makeStore creates the store's directory, root's alone (0700). Below it,
+// layers keep their image's modes (a layer's top directory is the
+// container's /), and what a container writes lands in its upper
+// directory, setuid programs included: a store that other users of the
+// host could enter would let them run, as root, a setuid-root program that
+// root in a container left there (the class of CVE-2021-41091).
+func makeStore() error {
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", storeDir, err)
+	}
+	// A store made before it was private: close it now.
+	if err := os.Chmod(storeDir, 0o700); err != nil {
+		return fmt.Errorf("make %s private: %w", storeDir, err)
+	}
+	return nil
 }
 
 // removeEmptyStore removes the store's directories that hold nothing, so
@@ -513,6 +538,13 @@ func parseVolumes(specs []string) ([]volume, error) {
 		if !filepath.IsAbs(v.host) || !filepath.IsAbs(v.container) || v.container == "/" {
 			return nil, fmt.Errorf("-v %q: both paths must be absolute, and the container's not /", spec)
 		}
+		// The container's own /proc, /dev and /sys are mounted after the
+		// volumes (mount.go): a volume there would be hidden, or hide them.
+		for _, own := range []string{"/proc", "/dev", "/sys"} {
+			if v.container == own || strings.HasPrefix(v.container, own+"/") {
+				return nil, fmt.Errorf("-v %q: %s is the container's own: choose another container path", spec, own)
+			}
+		}
 		if _, err := os.Stat(v.host); err != nil {
 			return nil, fmt.Errorf("-v %q: host path %s does not exist: create it first", spec, v.host)
 		}
@@ -534,8 +566,9 @@ func bindVolumes(rootfs string, volumes []volume) error {
 			return fmt.Errorf("bind mount volume %s on %s: %w", v.host, v.container, err)
 		}
 		if v.readOnly {
-			// A bind mount takes MS_RDONLY only on a remount (man 2 mount).
-			if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			// The whole tree, submounts of the source too, and keeping
+			// the source's nosuid, nodev and noexec (net.go).
+			if err := setMountAttributes(target, unix.MOUNT_ATTR_RDONLY, true); err != nil {
 				return fmt.Errorf("make volume %s read-only: %w", v.container, err)
 			}
 		}
@@ -572,16 +605,15 @@ func mountPointInside(rootfs, path, host string) (string, error) {
 }
 
 // withStoreLock runs fn holding the state lock (state.go), then removes the
-// state directory, lock included, if no container uses it.
+// state directory, lock included, if no container uses it, whether fn
+// failed or not.
 func withStoreLock(fn func() error) error {
 	return withLock(func() error {
-		if err := fn(); err != nil {
+		err := fn()
+		if entries, _ := os.ReadDir(containersDir); len(entries) > 0 {
 			return err
 		}
-		if entries, _ := os.ReadDir(containersDir); len(entries) > 0 {
-			return nil
-		}
-		return removeStateDir()
+		return errors.Join(err, removeStateDir())
 	})
 }
 

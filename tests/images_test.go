@@ -71,6 +71,7 @@ func tarDirectory(dir string) (string, error) {
 type tarEntry struct {
 	name, body, link string
 	kind             byte
+	mode             int64 // 0: 0644 for a file, 0755 for a directory
 }
 
 // writeTar makes a tarball of entries in the check's temporary directory.
@@ -88,6 +89,9 @@ func writeTar(t *testing.T, entries ...tarEntry) string {
 		}
 		if e.kind != tar.TypeReg {
 			hdr.Size = 0
+		}
+		if e.mode != 0 {
+			hdr.Mode = e.mode
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)

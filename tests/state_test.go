@@ -114,6 +114,7 @@ func checkReusedNetworkNamespaceInheritsNothing(t *testing.T, s step) {
 	if out, err := exec.Command("ip", "netns", "add", a).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", a, err, out)
 	}
+	defer exec.Command("ip", "netns", "del", a).Run() // gone already, unless the check failed half-way
 	inode := netnsInode(t, a)
 	setForwarding(t, a, "1")
 	argv := append([]string{"nsenter"}, inNetns(a, append([]string{s.bin}, s.runArgs(nil, "sleep", "30")...)...)...)
@@ -125,7 +126,8 @@ func checkReusedNetworkNamespaceInheritsNothing(t *testing.T, s step) {
 	if !waitUntil(10*time.Second, func() bool { return processState(cmd.Process.Pid) == "T" }) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		t.Fatalf("the runtime did not stop itself after starting (TINYRUN_STOP_AFTER=started)")
+		_ = exec.Command("nsenter", inNetns(a, s.bin, "cleanup")...).Run()
+		t.Fatalf("the runtime did not stop itself after starting (TINYRUN_STOP_AFTER=started): call stopAfter(\"started\") once the container runs")
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()

@@ -33,6 +33,8 @@ var checks = []check{
 	{"MissingCommandExits127", 1, "when exec.LookPath fails in the child, print one line naming the command and exit 127", checkMissingCommandExits127},
 	{"BadHostnameIsRejected", 1, "validate --hostname in the parent, before creating anything (at most 64 bytes, letters, digits, '-' and '.')", checkBadHostnameIsRejected},
 	{"NonRootIsRefused", 1, "check os.Geteuid() before starting the container, and say that root is needed", checkNonRootIsRefused},
+	{"BadInputIsOneClearLine", 1, "check every flag and argument before creating anything, and fail with status 125 and one line that names the bad value and what to do", checkBadInputIsOneClearLine},
+	{"EnvironmentIsTheContainersOwn", 1, "exec the command with an environment of the container's own (PATH, HOSTNAME, HOME; TERM with a terminal), never os.Environ(), the runtime's", checkEnvironmentIsTheContainersOwn},
 
 	// step 02: PID namespace.
 	{"CommandIsPID1", 2, "add CLONE_NEWPID to Cloneflags: the child is then PID 1 of the new namespace", checkCommandIsPID1},
@@ -40,6 +42,7 @@ var checks = []check{
 	{"SIGTERMReachesPID1", 2, "relay the signals the runtime receives (signal.Notify) to the container's process", signalCheck(unix.SIGTERM)},
 	{"SIGINTReachesPID1", 2, "relay the signals the runtime receives (signal.Notify) to the container's process", signalCheck(unix.SIGINT)},
 	{"ContainerDiesWithTheRuntime", 2, "set SysProcAttr.Pdeathsig so the container's PID 1 is killed when the runtime dies", checkContainerDiesWithTheRuntime},
+	{"ContainerHasASessionOfItsOwn", 2, "set SysProcAttr.Setsid: the container then starts a session of its own, without the user's terminal as its controlling terminal; relay Ctrl-C from the runtime like any other signal", checkContainerHasASessionOfItsOwn},
 
 	// step 03: mount and IPC namespaces, the root filesystem.
 	{"ContainerHasItsOwnMountNamespace", 3, "add CLONE_NEWNS to SysProcAttr.Cloneflags", namespaceCheck("mnt")},
@@ -47,6 +50,7 @@ var checks = []check{
 	{"PsShowsOnlyTheContainer", 3, "mount a new proc filesystem on /proc inside the container, after pivot_root", checkPsShowsOnlyTheContainer},
 	{"RootIsTheRootfs", 3, "bind-mount the rootfs on itself, then pivot_root into it", checkRootIsTheRootfs},
 	{"HostFilesAreUnreachable", 3, "after pivot_root, unmount the old root (umount2 with MNT_DETACH)", checkHostFilesAreUnreachable},
+	{"ChrootEscapeStaysInside", 3, "chroot(2) is no jail: pivot_root into the rootfs and detach the old root (umount2 MNT_DETACH), so that chapter 03's escape climbs only to the container's own root", checkChrootEscapeStaysInside},
 	{"OldRootIsDetached", 3, "after pivot_root, unmount the old root (umount2 with MNT_DETACH) so it is not in the container's mount table", checkOldRootIsDetached},
 	{"HostMountsUnchangedWhileRunning", 3, "make every mount private (MS_REC|MS_PRIVATE on /) before mounting anything, so nothing propagates to the host", checkHostMountsUnchangedWhileRunning},
 	{"WorksWhenHostRootIsShared", 3, "on a host whose / is shared (systemd's default), make / private with MS_REC|MS_PRIVATE before the bind mount and pivot_root, or pivot_root fails with EINVAL and mounts leak", checkWorksWhenHostRootIsShared},
@@ -61,9 +65,11 @@ var checks = []check{
 	{"Eth0HasAnAddressInTheSubnet", 4, "create a veth pair with one end on the bridge and the other, eth0, in the container; give eth0 an address of the subnet before the child goes on", checkEth0HasAnAddressInTheSubnet},
 	{"LoopbackAndGatewayAnswer", 4, "bring lo up in the container, give the bridge the gateway address, and add a default route via it", checkLoopbackAndGatewayAnswer},
 	{"NetworkFilesDescribeTheContainer", 4, "write hosts, hostname and resolv.conf per container and bind-mount them over the rootfs's /etc files", checkNetworkFilesDescribeTheContainer},
+	{"NetworkFilesAreReadOnly", 4, "bind-mount hosts, hostname and resolv.conf read-only (mount_setattr with MOUNT_ATTR_RDONLY): they live in the host's /run", checkNetworkFilesAreReadOnly},
 	{"ContainersReachEachOther", 4, "plug every container's veth into the same bridge", checkContainersReachEachOther},
 	{"OutsideSeesTheHostsAddress", 4, "enable ip_forward and MASQUERADE the subnet's traffic leaving through another interface", checkOutsideSeesTheHostsAddress},
 	{"PublishedPortAnswers", 4, "DNAT the host port to the container in PREROUTING (other machines) and OUTPUT (the host itself); 127.0.0.1 also needs route_localnet on the bridge and MASQUERADE of 127.0.0.0/8", checkPublishedPortAnswers},
+	{"UnpublishedPortsAreUnreachableFromTheLAN", 4, "end the runtime's FORWARD chain with a DROP of what goes out to the bridge: only replies and published ports may enter it", checkUnpublishedPortsAreUnreachableFromTheLAN},
 	{"ConcurrentContainersGetDistinctAddresses", 4, "allocate addresses under an exclusive lock (flock), so that two runtimes never take the same one", checkConcurrentContainersGetDistinctAddresses},
 	{"NetworkNoneHasOnlyLoopback", 4, "with --network none, create the namespace and bring up only lo", checkNetworkNoneHasOnlyLoopback},
 	{"BadNetworkFlagsAreErrors", 4, "check -p, --network and --subnet before anything is created, with one line naming the bad value", checkBadNetworkFlagsAreErrors},
@@ -82,6 +88,8 @@ var checks = []check{
 	{"CPUQuotaIsHalfACPU", 5, "--cpus 0.5 is a quota of 50000 µs per 100000 µs: cpu.max on v2, cpu.cfs_quota_us and cpu.cfs_period_us on v1", checkCPUQuotaIsHalfACPU},
 	{"CpusetPinsToCPU0", 5, "write --cpuset-cpus to cpuset.cpus; on v1 copy cpuset.mems (and the parent's cpus and mems) first", checkCpusetPinsToCPU0},
 	{"BadLimitsAreErrors", 5, "check every limit before creating anything, and say which value is wrong", checkBadLimitsAreErrors},
+	{"LimitsHoldInTheContainersOwnCgroupFromTheStart", 5, "write each limit in the container's own cgroup, tinyrun/ID, never the shared parent, and put the child in it before it is let go to run its command", checkLimitsHoldInTheContainersOwnCgroupFromTheStart},
+	{"PlainKillIsNotReportedAsOOM", 5, "report an OOM kill only when the cgroup's oom_kill counter (memory.events, memory.oom_control) says the OOM killer acted, not for every SIGKILL", checkPlainKillIsNotReportedAsOOM},
 
 	// step 06: images and overlayfs.
 	{"WritesDoNotChangeTheImage", 6, "mount an overlay with the image's layers as lowerdir and a per-container upperdir and workdir, and pivot_root into it", checkWritesDoNotChangeTheImage},
@@ -95,6 +103,9 @@ var checks = []check{
 	{"ImportNameClashIsAnError", 6, "refuse to import under the name of an existing image", checkImportNameClashIsAnError},
 	{"BadVolumesAreErrors", 6, "check -v before creating anything: absolute paths, an existing host path, HOST:CTR[:ro]", checkBadVolumesAreErrors},
 	{"ImportsAndRunsAtOnceAllSucceed", 6, "extract an import outside the state lock, into a directory of its own, and rename it into place under the lock; look the image up under the lock in run", checkImportsAndRunsAtOnceAllSucceed},
+	{"ImageStoreIsPrivate", 6, "create /var/lib/tinyrun with mode 0700: other users of the host must not reach the layers, nor a setuid program a container leaves in its upper directory", checkImageStoreIsPrivate},
+	{"ImportKeepsSetuidSetgidAndSticky", 6, "tar's mode has the Unix bits (04000, 02000, 01000): convert with hdr.FileInfo().Mode(), and chmod after chown", checkImportKeepsSetuidSetgidAndSticky},
+	{"RoVolumeIsReadOnlyAllTheWayDown", 6, "make a :ro volume read-only with mount_setattr(2), MOUNT_ATTR_RDONLY and AT_RECURSIVE: a remount changes only the top mount and clears nosuid and nodev", checkRoVolumeIsReadOnlyAllTheWayDown},
 }
 
 // TestSteps runs, for every step under test, every check that step must pass.
