@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -119,7 +120,14 @@ func run(hostname string, command []string) error {
 	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: utsCloneFlags,
+		// A session of its own (setsid(2)), so that the user's terminal is
+		// not its controlling terminal (chapter 02 says why it matters).
+		Setsid: true,
 	}
+	// The terminal's Ctrl-C and Ctrl-\ now reach the runtime alone. This
+	// step does not pass them on to the container (step 02 does), and must
+	// not die of them either, which would leave the container running on.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGINT, unix.SIGQUIT)
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)

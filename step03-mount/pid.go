@@ -38,7 +38,9 @@ const pidCloneFlags = unix.CLONE_NEWPID
 // terminal, and the new one has none. Left in the runtime's session, the
 // container would have the user's terminal as its controlling terminal, and
 // could push keystrokes into the shell that started it (ioctl TIOCSTI, man 2
-// ioctl_tty), or be stopped by it as a background job.
+// ioctl_tty), or be stopped by it as a background job. (A process with
+// CAP_SYS_ADMIN may still use TIOCSTI on any terminal it has open: root in
+// the container keeps it until step 06 drops it.)
 const newSession = true
 
 // containerDeathSignal is sent to the container's PID 1 if the runtime dies

@@ -35,6 +35,7 @@ var checks = []check{
 	{"NonRootIsRefused", 1, "check os.Geteuid() before starting the container, and say that root is needed", checkNonRootIsRefused},
 	{"BadInputIsOneClearLine", 1, "check every flag and argument before creating anything, and fail with status 125 and one line that names the bad value and what to do", checkBadInputIsOneClearLine},
 	{"EnvironmentIsTheContainersOwn", 1, "exec the command with an environment of the container's own (PATH, HOSTNAME, HOME; TERM with a terminal), never os.Environ(), the runtime's", checkEnvironmentIsTheContainersOwn},
+	{"ContainerHasASessionOfItsOwn", 1, "set SysProcAttr.Setsid: the container then starts a session of its own, without the user's terminal as its controlling terminal; relay Ctrl-C from the runtime like any other signal", checkContainerHasASessionOfItsOwn},
 
 	// step 02: PID namespace.
 	{"CommandIsPID1", 2, "add CLONE_NEWPID to Cloneflags: the child is then PID 1 of the new namespace", checkCommandIsPID1},
@@ -42,7 +43,6 @@ var checks = []check{
 	{"SIGTERMReachesPID1", 2, "relay the signals the runtime receives (signal.Notify) to the container's process", signalCheck(unix.SIGTERM)},
 	{"SIGINTReachesPID1", 2, "relay the signals the runtime receives (signal.Notify) to the container's process", signalCheck(unix.SIGINT)},
 	{"ContainerDiesWithTheRuntime", 2, "set SysProcAttr.Pdeathsig so the container's PID 1 is killed when the runtime dies", checkContainerDiesWithTheRuntime},
-	{"ContainerHasASessionOfItsOwn", 2, "set SysProcAttr.Setsid: the container then starts a session of its own, without the user's terminal as its controlling terminal; relay Ctrl-C from the runtime like any other signal", checkContainerHasASessionOfItsOwn},
 
 	// step 03: mount and IPC namespaces, the root filesystem.
 	{"ContainerHasItsOwnMountNamespace", 3, "add CLONE_NEWNS to SysProcAttr.Cloneflags", namespaceCheck("mnt")},
