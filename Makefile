@@ -13,7 +13,7 @@ ROOTFS := rootfs
 STEP ?= $(lastword $(STEPS))
 STEP_DIR = $(firstword $(filter step$(shell printf '%02d' $(patsubst step%,%,$(firstword $(subst -, ,$(STEP)))) 2>/dev/null)-%,$(STEPS)) $(filter $(STEP),$(STEPS)))
 
-.PHONY: all build rootfs image demo shell test test-vm bench check lint diffs clean help go-found
+.PHONY: all build deps rootfs image demo shell test test-vm bench check lint diffs clean help go-found
 
 all: build
 
@@ -24,6 +24,12 @@ help: ## list the targets
 
 go-found:
 	@test -n "$(GO)" || { echo "make: Go not found: install Go 1.22 or newer (https://go.dev/doc/install), or run make GO=/path/to/go" >&2; exit 1; }
+
+# deps: what the targets that start containers need (iptables, iproute2,
+# nsenter, busybox-static...), installed with apt-get when missing, with one
+# line saying so; nothing is printed when all is there.
+deps: ## install the packages the demo and the tests need, when missing (root)
+	@sh scripts/provision.sh --quiet
 
 build: go-found ## build every step into bin/
 	$(GO) build -o bin/ $(addprefix ./,$(STEPS))
@@ -36,7 +42,7 @@ rootfs: $(ROOTFS)/etc/os-release ## build the busybox root filesystem in rootfs/
 
 # The image of steps 06 on: the rootfs as a tarball, imported as "busybox".
 IMAGE_STEP = $(lastword $(filter step06-% step07-%,$(STEPS)))
-image: build rootfs ## import rootfs/ as the image "busybox" of steps 06 on (root)
+image: deps build rootfs ## import rootfs/ as the image "busybox" of steps 06 on (root)
 	@test -n "$(IMAGE_STEP)" || { echo "make: no step with images yet" >&2; exit 1; }
 	@if bin/$(IMAGE_STEP) images | grep -q '^busybox	'; then echo "image busybox: imported already"; else \
 	  tar -C $(ROOTFS) -cf bin/rootfs.tar . && bin/$(IMAGE_STEP) import bin/rootfs.tar busybox && echo "image busybox: imported"; fi
@@ -44,29 +50,29 @@ image: build rootfs ## import rootfs/ as the image "busybox" of steps 06 on (roo
 $(ROOTFS)/etc/os-release: scripts/mkrootfs.sh
 	sh scripts/mkrootfs.sh $(ROOTFS)
 
-demo: build rootfs ## a narrated tour of every step, for a classroom screen (root)
+demo: deps build rootfs ## a narrated tour of every step, for a classroom screen (root)
 	@sh scripts/demo.sh
 
-shell: build rootfs ## an interactive shell in a container of step STEP, e.g. make shell STEP=3 (root)
+shell: deps build rootfs ## an interactive shell in a container of step STEP, e.g. make shell STEP=3 (root)
 	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
 	@echo "$(STEP_DIR): a shell in a new container; type exit to leave"
 	@if [ "$(STEP_DIR)" \> "step06" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run --hostname $(STEP_DIR) busybox sh; \
 	  else bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh; fi
 
-test: build rootfs bin/chroot-escape ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
+test: deps build rootfs bin/chroot-escape ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
 	$(GO) test -count=1 $(addprefix ./,$(STEPS))
 	cd tests && $(GO) test -count=1 -timeout 20m
 
-bench: build rootfs ## time a container start, side by side: the kernel floor, runc, each step (root)
+bench: deps build rootfs ## time a container start, side by side: the kernel floor, runc, each step (root)
 	@bash scripts/bench.sh
 
-test-vm: build rootfs bin/chroot-escape ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
+test-vm: deps build rootfs bin/chroot-escape ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
 	GO=$(GO) bash scripts/test-vm.sh
 
 # The tests run in go test's local directory mode (cd tests), which prints
 # the suite's report; make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
 # another build, or DIR=path/to/step (a directory inside this module) to build one.
-check: build rootfs bin/chroot-escape ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
+check: deps build rootfs bin/chroot-escape ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
 	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
 	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(abspath $(DIR))')
 
