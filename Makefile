@@ -13,7 +13,7 @@ ROOTFS := rootfs
 STEP ?= $(lastword $(STEPS))
 STEP_DIR = $(firstword $(filter step$(shell printf '%02d' $(patsubst step%,%,$(firstword $(subst -, ,$(STEP)))) 2>/dev/null)-%,$(STEPS)) $(filter $(STEP),$(STEPS)))
 
-.PHONY: all build deps rootfs image demo shell test test-vm bench check lint diffs clean help go-found
+.PHONY: all build deps rootfs image demo shell test test-vm bench exercise check lint diffs clean help go-found
 
 all: build
 
@@ -69,12 +69,24 @@ bench: deps build rootfs ## time a container start, side by side: the kernel flo
 test-vm: deps build rootfs bin/chroot-escape ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
 	GO=$(GO) bash scripts/test-vm.sh
 
-# The tests run in go test's local directory mode (cd tests), which prints
-# the suite's report; make check STEP=3 grades bin/step03-*; add BIN=path/to/binary to grade
-# another build, or DIR=path/to/step (a directory inside this module) to build one.
-check: deps build rootfs bin/chroot-escape ## grade one step with PASS/FAIL and hints: make check STEP=3 [BIN=path | DIR=path] (root)
+# The workshop: make exercise STEP=3 writes exercise/step03-mount, step 03's
+# code with its key parts (scripts/exercise/exercises.txt) left TODO; make
+# check STEP=3 then grades that workspace, or bin/step03-* when there is none.
+exercise: go-found ## make your workspace exercise/stepNN-*: step STEP with its key parts left TODO
 	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
-	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(DIR),-dir '$(abspath $(DIR))')
+	@if [ -e exercise/$(STEP_DIR) ]; then echo "make: exercise/$(STEP_DIR) exists and holds your work: remove it to start again" >&2; exit 1; fi
+	@$(GO) run ./scripts/exercise $(STEP_DIR) exercise/$(STEP_DIR)
+	@echo "Write them, then grade your work with: sudo make check STEP=$(STEP)"
+
+# The tests run in go test's local directory mode (cd tests), which prints
+# the suite's report; make check STEP=3 grades exercise/step03-mount if it
+# exists, else bin/step03-*; add BIN=path/to/binary to grade another build,
+# or DIR=path/to/step (a directory inside this module) to build one.
+CHECK_DIR = $(or $(DIR),$(if $(BIN),,$(if $(wildcard exercise/$(STEP_DIR)/main.go),exercise/$(STEP_DIR))))
+check: deps build rootfs bin/chroot-escape ## grade step STEP with PASS/FAIL and hints: your exercise/ workspace, or bin/ [BIN=path | DIR=path] (root)
+	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
+	@echo "grading $(or $(BIN),$(CHECK_DIR),bin/$(STEP_DIR)) as $(STEP_DIR)"
+	cd tests && $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(CHECK_DIR),-dir '$(abspath $(CHECK_DIR))')
 
 lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
 	$(GO) vet ./...

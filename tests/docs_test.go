@@ -70,7 +70,8 @@ func chapterFiles(t *testing.T) []string {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no chapters in docs/: %v", err)
 	}
-	return append(files, filepath.Join(repoRoot, "README.md"))
+	worksheets, _ := filepath.Glob(filepath.Join(repoRoot, "docs", "workshop", "*.md"))
+	return append(append(files, worksheets...), filepath.Join(repoRoot, "README.md"))
 }
 
 func readLines(t *testing.T, path string) []string {

@@ -52,7 +52,10 @@ func checkContainerHasASessionOfItsOwn(t *testing.T, s step) {
 }
 
 func checkNetworkFilesAreReadOnly(t *testing.T, s step) {
-	r := s.runContainer(t, nil, "sh", "-c", "for f in hosts hostname resolv.conf; do echo x 2>/dev/null >> /etc/$f && echo wrote $f; done; true")
+	r := s.runContainer(t, nil, "sh", "-c", "for f in hosts hostname resolv.conf; do echo x 2>/dev/null >> /etc/$f && echo wrote $f; done; echo tried")
+	if r.status != 0 || !strings.Contains(r.stdout, "tried") {
+		t.Fatalf("the container did not run: %v", r)
+	}
 	if strings.Contains(r.stdout, "wrote") {
 		t.Errorf("the container could write its network files, which live in the host's /run: want them read-only; got %v", r)
 	}

@@ -49,6 +49,9 @@ var (
 	updateFlag = flag.Bool("update", false, "rewrite the diff blocks of docs/ from the real steps")
 	// The test VM (make test-vm) has no Go: it tests what make build made.
 	prebuiltFlag = flag.Bool("prebuilt", false, "test the binaries in bin/ as they are, without building them")
+	// A run of the suite inside another (TestExerciseSkeletons), which holds
+	// the lock and has set up the test network and the test image.
+	nestedFlag = flag.Bool("nested", false, "run inside another run of the suite, using its lock, network and image")
 )
 
 // repoRoot is the repository's top directory; rootfsDir the rootfs the
@@ -78,6 +81,11 @@ func TestMain(m *testing.M) {
 	if err := setUp(); err != nil {
 		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
 		os.Exit(1)
+	}
+	if *nestedFlag {
+		status := m.Run()
+		printReport()
+		os.Exit(status)
 	}
 	// One run of the suite at a time: runs share the test's network
 	// namespaces, the runtime's state and the host snapshot.

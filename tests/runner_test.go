@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -170,11 +171,34 @@ func (s step) start(t *testing.T, flags []string, command ...string) *running {
 			for _, pid := range childrenOf(cmd.Process.Pid) {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
+			// A container that outlived its runtime (no parent-death
+			// signal) is no child of it any more, but still holds the
+			// write end of its stdout: find it by that.
+			if f, ok := stdout.(*os.File); ok {
+				killHoldersOf(f)
+			}
 			<-r.done
 			s.cleanUpAfterKill(t)
 		}
 	})
 	return r
+}
+
+// killHoldersOf kills every other process that has the pipe of pipe (one
+// of its ends) open, as /proc/PID/fd shows it (man 5 proc).
+func killHoldersOf(pipe *os.File) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(pipe.Fd()), &st); err != nil {
+		return
+	}
+	name := fmt.Sprintf("pipe:[%d]", st.Ino)
+	fds, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range fds {
+		pid, _ := strconv.Atoi(strings.Split(fd, "/")[2])
+		if target, err := os.Readlink(fd); err == nil && target == name && pid != os.Getpid() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // cleanUpAfterKill removes what a runtime killed with SIGKILL could not: from

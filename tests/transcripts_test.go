@@ -33,11 +33,13 @@ type transcriptCommand struct {
 // transcriptTimeout bounds one block; a block is meant to run in seconds.
 const transcriptTimeout = 60 * time.Second
 
-// TestTranscripts runs every transcript in docs/ and README.md and compares
+// TestTranscripts runs every transcript in docs/, docs/workshop/ and
+// README.md and compares
 // its output with the text.
 func TestTranscripts(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
-	files = append(files, filepath.Join(repoRoot, "README.md"))
+	worksheets, _ := filepath.Glob(filepath.Join(repoRoot, "docs", "workshop", "*.md"))
+	files = append(append(files, worksheets...), filepath.Join(repoRoot, "README.md"))
 	count := 0
 	for _, file := range files {
 		transcripts, err := parseTranscripts(file)

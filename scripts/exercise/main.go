@@ -1,0 +1,434 @@
+// Command exercise makes a workshop participant's workspace for one step:
+// a copy of the step's code in which the declarations that exercises.txt
+// names for it are left to write, each with a TODO made from the code
+// itself. make exercise STEP=N runs it; make check STEP=N grades the result.
+//
+//	go run ./scripts/exercise STEPDIR OUTDIR   e.g. step03-mount exercise/step03-mount
+//
+// A function's body becomes a TODO comment and a return of zero values, with
+// fmt.Errorf("not implemented: NAME") for its error, so that the skeleton
+// compiles and every check that needs it fails until it is written. A
+// constant becomes 0 (or false). The TODO says:
+//
+//	Goal   the declaration's own comment (its contract)
+//	Use    the calls its real body makes into unix, netlink, netns and os
+//	Read   the man pages its comment cites, or else its file's
+//
+// Nothing is marked in the steps' code, so the chapters' excerpts and the
+// steps' diffs stay as they are. Read: go/ast, go/parser, go/format.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// exerciseList is the list of exercises, from the repository's top
+// directory, where make runs this.
+const exerciseList = "scripts/exercise/exercises.txt"
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/exercise STEPDIR OUTDIR")
+		os.Exit(2)
+	}
+	todos, err := makeWorkspace(os.Args[1], os.Args[2])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "exercise: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%s: %d TODOs to write, in this order:\n", os.Args[2], len(todos))
+	for i, t := range todos {
+		fmt.Printf("  %d. %s\n", i+1, t)
+	}
+}
+
+// makeWorkspace copies the step's Go files (not its unit tests) from
+// stepDir to outDir, with the step's exercises left TODO, and returns the
+// TODOs as "file: name".
+func makeWorkspace(stepDir, outDir string) ([]string, error) {
+	names, err := exerciseNames(exerciseList, stepDir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(stepDir, "*.go"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	left := map[string]bool{}
+	for _, n := range names {
+		left[n] = true
+	}
+	var todos []string
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		out, done, err := stub(path, src, left)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range done {
+			todos = append(todos, filepath.Base(path)+": "+name)
+			delete(left, name)
+		}
+		if err := os.WriteFile(filepath.Join(outDir, filepath.Base(path)), out, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if len(left) > 0 {
+		var missing []string
+		for n := range left {
+			missing = append(missing, n)
+		}
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%s: exercises.txt names %s, which the step does not declare (as a function returning an error, or a constant)", stepDir, strings.Join(missing, ", "))
+	}
+	sort.SliceStable(todos, func(i, j int) bool { return order(names, todos[i]) < order(names, todos[j]) })
+	return todos, nil
+}
+
+// order is the place of a "file: name" TODO in the exercises' list.
+func order(names []string, todo string) int {
+	_, name, _ := strings.Cut(todo, ": ")
+	for i, n := range names {
+		if n == name {
+			return i
+		}
+	}
+	return len(names)
+}
+
+// exerciseNames reads the names exercises.txt lists for the step stepDir.
+func exerciseNames(list, stepDir string) ([]string, error) {
+	f, err := os.Open(list)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	step := filepath.Base(filepath.Clean(stepDir))
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		line := strings.TrimSpace(scanner.Text())
+		name, rest, ok := strings.Cut(line, ":")
+		if ok && !strings.HasPrefix(line, "#") && name == step {
+			return strings.Fields(rest), nil
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%s lists no exercises for %s", list, step)
+}
+
+// edit replaces src[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
+}
+
+// stub returns src with the declarations of file path that are in names
+// left TODO, the names it stubbed, and the source gofmt-ed.
+func stub(path string, src []byte, names map[string]bool) ([]byte, []string, error) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, path, src, parser.ParseComments)
+	if err != nil {
+		return nil, nil, err
+	}
+	header := manPages(file.Doc.Text())
+	var edits []edit
+	var done []string
+	for _, decl := range file.Decls {
+		switch d := decl.(type) {
+		case *ast.FuncDecl:
+			if !names[d.Name.Name] || d.Body == nil {
+				continue
+			}
+			body, err := todoBody(d, src, fset, header)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", path, err)
+			}
+			edits = append(edits, edit{fset.Position(d.Body.Lbrace).Offset, fset.Position(d.Body.Rbrace).Offset + 1, body})
+			done = append(done, d.Name.Name)
+		case *ast.GenDecl:
+			if d.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range d.Specs {
+				v := spec.(*ast.ValueSpec)
+				if len(v.Names) != 1 || len(v.Values) != 1 || !names[v.Names[0].Name] {
+					continue
+				}
+				zero := "0"
+				if id, ok := v.Values[0].(*ast.Ident); ok && (id.Name == "true" || id.Name == "false") {
+					zero = "false"
+				}
+				value := fset.Position(v.Values[0].Pos()).Offset
+				edits = append(edits, edit{value, fset.Position(v.Values[0].End()).Offset,
+					zero + " // TODO: the value that makes this work; the comment above says what it is for"})
+				done = append(done, v.Names[0].Name)
+			}
+		}
+	}
+	if len(edits) == 0 {
+		return src, nil, nil
+	}
+	out := apply(src, edits)
+	out, err = fixImports(path, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	formatted, err := format.Source(out)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: the skeleton does not format: %w", path, err)
+	}
+	return formatted, done, nil
+}
+
+// apply makes the edits, which do not overlap, from the last one back.
+func apply(src []byte, edits []edit) []byte {
+	sort.Slice(edits, func(i, j int) bool {
+		if edits[i].start != edits[j].start {
+			return edits[i].start > edits[j].start
+		}
+		return edits[i].end > edits[j].end // at one place: what goes, before what comes
+	})
+	out := append([]byte(nil), src...)
+	for _, e := range edits {
+		out = append(out[:e.start], append([]byte(e.text), out[e.end:]...)...)
+	}
+	return out
+}
+
+// todoBody is the new body of d: its goal, the calls to make and the man
+// pages to read, then a return of zero values.
+func todoBody(d *ast.FuncDecl, src []byte, fset *token.FileSet, fileManPages []string) (string, error) {
+	var results []string
+	if d.Type.Results != nil {
+		for _, field := range d.Type.Results.List {
+			n := len(field.Names)
+			if n == 0 {
+				n = 1
+			}
+			for i := 0; i < n; i++ {
+				zero, err := zeroValue(field.Type, d.Name.Name)
+				if err != nil {
+					return "", err
+				}
+				results = append(results, zero)
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("{\n")
+	goal := strings.Fields(d.Doc.Text())
+	fmt.Fprintf(&b, "\t// TODO: %s\n", wrap(strings.Join(goal, " "), "\t//       "))
+	if calls := callsIn(d.Body); len(calls) > 0 {
+		fmt.Fprintf(&b, "\t// Use: %s\n", wrap(strings.Join(calls, ", "), "\t//      "))
+	}
+	pages := manPages(d.Doc.Text())
+	if len(pages) == 0 {
+		pages = fileManPages
+	}
+	if len(pages) > 0 {
+		fmt.Fprintf(&b, "\t// Read: %s\n", strings.Join(pages, ", "))
+	}
+	if len(results) > 0 {
+		fmt.Fprintf(&b, "\treturn %s\n", strings.Join(results, ", "))
+	}
+	b.WriteString("}")
+	return b.String(), nil
+}
+
+// zeroValue is the zero value of a result of type t, and for an error the
+// error that says what is not implemented yet.
+func zeroValue(t ast.Expr, name string) (string, error) {
+	switch t := t.(type) {
+	case *ast.Ident:
+		switch t.Name {
+		case "error":
+			return fmt.Sprintf("fmt.Errorf(%q)", "not implemented: "+name), nil
+		case "bool":
+			return "false", nil
+		case "string":
+			return `""`, nil
+		case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "float64", "float32":
+			return "0", nil
+		}
+		return t.Name + "{}", nil // a struct or map type of the step
+	case *ast.SelectorExpr:
+		return fmt.Sprintf("%s.%s{}", t.X.(*ast.Ident).Name, t.Sel.Name), nil
+	case *ast.StarExpr, *ast.ArrayType, *ast.MapType, *ast.FuncType, *ast.ChanType, *ast.InterfaceType:
+		return "nil", nil
+	}
+	return "", fmt.Errorf("%s: cannot write a zero value for its result type %T", name, t)
+}
+
+// callsIn lists the calls body makes into the packages a participant
+// needs to know: unix.Mount, netlink.LinkAdd, os.Mkdir...
+func callsIn(body *ast.BlockStmt) []string {
+	seen := map[string]bool{}
+	var calls []string
+	ast.Inspect(body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		// The step's own helpers, which the skeleton keeps.
+		if id, ok := call.Fun.(*ast.Ident); ok && (id.Obj == nil || id.Obj.Kind == ast.Fun) && !builtins[id.Name] {
+			if !seen[id.Name] {
+				seen[id.Name] = true
+				calls = append(calls, id.Name)
+			}
+			return true
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		pkg, ok := sel.X.(*ast.Ident)
+		if !ok {
+			return true
+		}
+		switch pkg.Name {
+		case "unix", "netlink", "netns", "os", "syscall", "tar", "exec":
+			name := pkg.Name + "." + sel.Sel.Name
+			if !seen[name] {
+				seen[name] = true
+				calls = append(calls, name)
+			}
+		}
+		return true
+	})
+	return calls
+}
+
+// builtins are Go's own functions, which need no mention.
+var builtins = map[string]bool{"append": true, "len": true, "make": true, "new": true, "cap": true,
+	"copy": true, "delete": true, "panic": true, "string": true, "byte": true, "uint32": true, "int": true,
+	"uintptr": true, "uint64": true, "int64": true, "error": true, "min": true, "max": true}
+
+var manPagePattern = regexp.MustCompile(`man [1-8] [a-z_0-9.-]+|[a-z_0-9]+\([1-8]\)|[a-zA-Z0-9/_-]+\.rst`)
+
+// manPages lists the man pages ("man 2 mount", "mount(2)") and kernel
+// documents ("cgroup-v2.rst") that a comment cites.
+func manPages(comment string) []string {
+	seen := map[string]bool{}
+	var pages []string
+	for _, p := range manPagePattern.FindAllString(strings.Join(strings.Fields(comment), " "), -1) {
+		p = strings.TrimSuffix(p, ".")
+		if !seen[p] {
+			seen[p] = true
+			pages = append(pages, p)
+		}
+	}
+	return pages
+}
+
+// wrap breaks text into lines of about 72 columns, each after the first
+// starting with prefix.
+func wrap(text, prefix string) string {
+	var b strings.Builder
+	width := 0
+	for i, word := range strings.Fields(text) {
+		if i > 0 && width+len(word) > 66 {
+			b.WriteString("\n" + prefix)
+			width = 0
+		} else if i > 0 {
+			b.WriteString(" ")
+			width++
+		}
+		b.WriteString(word)
+		width += len(word)
+	}
+	return b.String()
+}
+
+// fixImports removes the imports that the stubbed bodies were the only
+// users of, and adds fmt for the "not implemented" errors.
+func fixImports(path string, src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, path, src, parser.ParseComments)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the skeleton does not parse: %w", path, err)
+	}
+	used := map[string]bool{}
+	ast.Inspect(file, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok {
+				used[id.Name] = true
+			}
+		}
+		return true
+	})
+	var edits []edit
+	hasFmt := false
+	var firstImport *ast.GenDecl
+	for _, decl := range file.Decls {
+		d, ok := decl.(*ast.GenDecl)
+		if !ok || d.Tok != token.IMPORT {
+			continue
+		}
+		if firstImport == nil {
+			firstImport = d
+		}
+		for _, spec := range d.Specs {
+			spec := spec.(*ast.ImportSpec)
+			importPath, _ := strconv.Unquote(spec.Path.Value)
+			name := packageName(importPath)
+			if spec.Name != nil {
+				name = spec.Name.Name
+			}
+			if importPath == "fmt" {
+				hasFmt = true
+			}
+			if name == "_" || name == "." || used[name] || (importPath == "fmt" && bytes.Contains(src, []byte("fmt.Errorf("))) {
+				continue
+			}
+			// The spec, or the whole declaration when it has no parentheses.
+			var from, to token.Pos = spec.Pos(), spec.End()
+			if !d.Lparen.IsValid() {
+				from, to = d.Pos(), d.End()
+			}
+			edits = append(edits, edit{fset.Position(from).Offset, fset.Position(to).Offset, ""})
+		}
+	}
+	if !hasFmt && bytes.Contains(src, []byte("fmt.Errorf(")) {
+		if firstImport == nil {
+			return nil, errors.New(path + ": no import declaration to add fmt to")
+		}
+		at := fset.Position(firstImport.Pos()).Offset
+		edits = append(edits, edit{at, at, "import \"fmt\"\n"})
+	}
+	return apply(src, edits), nil
+}
+
+// packageName is the name a package is imported under by default: the
+// last element of its path, before a major version suffix (cli/v2 is cli).
+func packageName(importPath string) string {
+	parts := strings.Split(importPath, "/")
+	last := parts[len(parts)-1]
+	if regexp.MustCompile(`^v[0-9]+$`).MatchString(last) && len(parts) > 1 {
+		last = parts[len(parts)-2]
+	}
+	return last
+}
