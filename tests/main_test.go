@@ -279,10 +279,11 @@ func buildOne(out, dir string) error {
 
 // outcome is one check's result on one step, for the report.
 type outcome struct {
-	step   step
-	check  string
-	passed bool
-	hint   string
+	step    step
+	check   string
+	passed  bool
+	hint    string
+	lastRun string // what the check's last run of the step did, for a failure
 }
 
 var (
@@ -324,6 +325,9 @@ func printReport() {
 				status = "FAIL"
 			}
 			fmt.Printf("  %s %s %s\n", status, o.step.name, o.check)
+			if !o.passed && o.lastRun != "" {
+				fmt.Printf("       got:  %s\n", o.lastRun)
+			}
 			if !o.passed {
 				fmt.Printf("       hint: %s\n", strings.ReplaceAll(o.hint, "\n", "\n       "))
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -99,7 +100,27 @@ func (s step) runCommand(t *testing.T, input string, attr *syscall.SysProcAttr, 
 	if ctx.Err() != nil {
 		t.Fatalf("%s %s did not finish within %s", s.name, strings.Join(args, " "), commandTimeout)
 	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), status: statusOf(t, err)}
+	r := result{stdout: stdout.String(), stderr: stderr.String(), status: statusOf(t, err)}
+	noteRun(args, r.status, r.stderr)
+	return r
+}
+
+// lastRun sums up the last run of a step binary in the running check, so
+// that the grader can show what happened before its hint.
+var lastRun atomic.Value
+
+// noteRun records a run of the step binary: its arguments, its exit status
+// and the first line of its stderr.
+func noteRun(args []string, status int, stderr string) {
+	line, _, _ := strings.Cut(strings.TrimSpace(stderr), "\n")
+	if len(line) > 160 {
+		line = line[:160] + "..."
+	}
+	summary := fmt.Sprintf("%s: exit status %d", strings.Join(args, " "), status)
+	if line != "" {
+		summary += ", stderr: " + line
+	}
+	lastRun.Store(summary)
 }
 
 // runContainer runs command in a container of step s with flags.
@@ -129,6 +150,7 @@ func statusOf(t *testing.T, err error) int {
 type running struct {
 	step   step
 	cmd    *exec.Cmd
+	args   []string // the step binary's arguments
 	stdin  io.WriteCloser
 	lines  chan string // the container's stdout, line by line
 	stderr bytes.Buffer
@@ -140,9 +162,10 @@ type running struct {
 // test ends it with kill or wait; t.Cleanup kills it if the test did not.
 func (s step) start(t *testing.T, flags []string, command ...string) *running {
 	t.Helper()
-	argv := s.argv(s.runArgs(flags, command...)...)
+	args := s.runArgs(flags, command...)
+	argv := s.argv(args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
-	r := &running{step: s, cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	r := &running{step: s, cmd: cmd, args: args, lines: make(chan string, 100), done: make(chan struct{})}
 	cmd.Stderr = &r.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -231,6 +254,7 @@ func (r *running) waitForLine(t *testing.T, want string) (before []string) {
 		case line, ok := <-r.lines:
 			if !ok {
 				<-r.done
+				noteRun(r.args, statusOf(t, r.err), r.stderr.String())
 				t.Fatalf("the container exited (%v, stderr %q) before printing %q", r.err, r.stderr.String(), want)
 			}
 			if line == want {
@@ -256,7 +280,9 @@ func (r *running) wait(t *testing.T) (status int, rest string) {
 				continue
 			}
 			<-r.done
-			return statusOf(t, r.err), out.String()
+			status := statusOf(t, r.err)
+			noteRun(r.args, status, r.stderr.String())
+			return status, out.String()
 		case <-timeout:
 			t.Fatalf("the runtime did not exit within %s", commandTimeout)
 		}

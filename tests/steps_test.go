@@ -126,7 +126,7 @@ func TestSteps(t *testing.T) {
 				if !v.checkFailed && v.leak != "" {
 					hint = "the check itself passed, but it left the host changed:\n" + v.leak
 				}
-				record(outcome{step: s, check: c.name, passed: passed, hint: hint})
+				record(outcome{step: s, check: c.name, passed: passed, hint: hint, lastRun: v.lastRun})
 			}
 		})
 	}
@@ -140,6 +140,7 @@ type verdict struct {
 	ran         bool
 	checkFailed bool
 	leak        string
+	lastRun     string // the last run of the step binary, summed up (runner_test.go)
 }
 
 // runCheck runs one check and fails it if the host is not as it was before.
@@ -160,8 +161,12 @@ func runCheck(t *testing.T, c check, s step, v *verdict) {
 			v.leak += diff
 		}
 	})
+	lastRun.Store("")
 	// Deferred, so that it runs after a t.Fatal in the check too.
-	defer func() { v.checkFailed = t.Failed() }()
+	defer func() {
+		v.checkFailed = t.Failed()
+		v.lastRun, _ = lastRun.Load().(string)
+	}()
 	c.run(t, s)
 }
 
