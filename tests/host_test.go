@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -56,13 +57,13 @@ func (s snapshot) diff(after snapshot) string {
 	var out []string
 	for what, lines := range s.parts {
 		gone, added := setDifference(lines, after.parts[what]), setDifference(after.parts[what], lines)
-		for _, l := range added {
+		for _, l := range outermost(added) {
 			out = append(out, fmt.Sprintf("  %s: left behind: %s", what, l))
 		}
 		if what == "container processes" {
 			continue // a process that ended is not a leak
 		}
-		for _, l := range gone {
+		for _, l := range outermost(gone) {
 			out = append(out, fmt.Sprintf("  %s: missing or changed: %s", what, l))
 		}
 	}
@@ -85,6 +86,35 @@ func (s snapshot) diffSettled() string {
 		return diff == ""
 	})
 	return diff
+}
+
+// outermost keeps, of lines that begin with a path, those whose path is not
+// inside another's, each with the number of lines inside it that it
+// stands for: a cgroup left behind is one line, not one per control file.
+func outermost(lines []string) []string {
+	pathOf := func(line string) string { p, _, _ := strings.Cut(line, " "); return p }
+	var kept []string
+	inside := map[string]int{}
+	for _, l := range lines {
+		ancestor := "" // the outermost line whose path holds l's
+		for _, other := range lines {
+			p, o := pathOf(l), pathOf(other)
+			if strings.HasPrefix(o, "/") && strings.HasPrefix(p, o+"/") && (ancestor == "" || len(o) < len(pathOf(ancestor))) {
+				ancestor = other
+			}
+		}
+		if ancestor == "" {
+			kept = append(kept, l)
+		} else {
+			inside[ancestor]++
+		}
+	}
+	for i, l := range kept {
+		if n := inside[l]; n > 0 {
+			kept[i] = fmt.Sprintf("%s (and %d more inside)", l, n)
+		}
+	}
+	return kept
 }
 
 func setDifference(a, b []string) []string {
@@ -287,4 +317,20 @@ func stripCounters(line string) string {
 		return line[:i]
 	}
 	return line
+}
+
+func TestLeftoversAreReportedAsTheObjectsLeft(t *testing.T) {
+	lines := []string{
+		"/sys/fs/cgroup/memory/tinyrun drwxr-xr-x 0",
+		"/sys/fs/cgroup/memory/tinyrun/abc drwxr-xr-x 0",
+		"/sys/fs/cgroup/memory/tinyrun/abc/memory.max -rw-r--r-- 0",
+		"/sys/fs/cgroup/memory/tinyrun/abc/cgroup.procs -rw-r--r-- 0",
+		"/run/tinyrun/lock -rw------- 0",
+		"tinyrun0 UP",
+	}
+	got := strings.Join(outermost(lines), "\n")
+	want := "/sys/fs/cgroup/memory/tinyrun drwxr-xr-x 0 (and 3 more inside)\n/run/tinyrun/lock -rw------- 0\ntinyrun0 UP"
+	if got != want {
+		t.Errorf("outermost: want\n%s\ngot\n%s", want, got)
+	}
 }

@@ -29,7 +29,17 @@ type result struct {
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("exit status %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
+	return fmt.Sprintf("exit status %d, stdout %q, stderr %q", r.status, clip(r.stdout), clip(r.stderr))
+}
+
+// clip shortens output quoted in a failure to its first 400 bytes: a
+// failing check must not pour a memory hog's output into the terminal.
+func clip(s string) string {
+	const most = 400
+	if len(s) <= most {
+		return s
+	}
+	return s[:most] + fmt.Sprintf("... (%d bytes more)", len(s)-most)
 }
 
 // runArgs returns the arguments for "run" with flags and command, adding
