@@ -33,6 +33,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "provision: installing$missing with apt-get"
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq $missing >/dev/null ||
-	{ apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null; } ||
+# DPkg::Lock::Timeout: wait for apt's daily job, which may hold the lock on
+# a machine that has just booted, rather than fail.
+apt="apt-get -o DPkg::Lock::Timeout=300"
+$apt install -y -qq $missing >/dev/null ||
+	{ $apt update -qq >/dev/null && $apt install -y -qq $missing >/dev/null; } ||
 	{ echo "provision: apt-get install$missing failed: see apt-get's messages above" >&2; exit 1; }
