@@ -85,6 +85,12 @@ func checkRootfs(rootfs string) (string, error) {
 // setupRootfs makes rootfs the container's "/", with /proc, /dev and /sys
 // of its own. The child calls it in the new mount namespace, before exec.
 func setupRootfs(rootfs string) error {
+	// First: every mount below changes the mount namespace this process is
+	// in, which must be the container's own. In the host's, pivot_root
+	// would move every process of the machine into the rootfs.
+	if err := checkOwnMountNamespace(); err != nil {
+		return err
+	}
 	if err := makeMountsPrivate(); err != nil {
 		return err
 	}
@@ -103,6 +109,27 @@ func setupRootfs(rootfs string) error {
 		return err
 	}
 	return mountSys()
+}
+
+// checkOwnMountNamespace fails if this process is in the host's mount
+// namespace: the one of PID 1 in /proc, which is still the host's /proc
+// until mountProc (man 7 mount_namespaces). Reading another process's
+// namespace passes ptrace's access check (man 2 ptrace, "Ptrace access mode
+// checking"); where PID 1 holds a capability this root lacks, as in some
+// sandboxes, it cannot be read, and the check cannot be made.
+func checkOwnMountNamespace() error {
+	own, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return fmt.Errorf("read this process's mount namespace: %w", err)
+	}
+	host, err := os.Readlink("/proc/1/ns/mnt")
+	if err != nil {
+		return nil // PID 1 is not ours to inspect: nothing to compare with
+	}
+	if own == host {
+		return fmt.Errorf("the container is in the host's mount namespace (%s): clone it with CLONE_NEWNS (mountCloneFlags) before mounting anything", own)
+	}
+	return nil
 }
 
 // makeMountsPrivate turns every mount of this namespace private: no mount or
