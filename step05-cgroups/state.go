@@ -114,7 +114,10 @@ func newRecord(id string) (*record, error) {
 	if err := os.MkdirAll(rec.dir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", rec.dir(), err)
 	}
-	return rec, rec.save()
+	if err := rec.save(); err != nil {
+		return nil, errors.Join(err, os.RemoveAll(rec.dir()))
+	}
+	return rec, nil
 }
 
 func (rec *record) dir() string { return filepath.Join(containersDir, rec.ID) }

@@ -608,13 +608,7 @@ func mountPointInside(rootfs, path, host string) (string, error) {
 // state directory, lock included, if no container uses it, whether fn
 // failed or not.
 func withStoreLock(fn func() error) error {
-	return withLock(func() error {
-		err := fn()
-		if entries, _ := os.ReadDir(containersDir); len(entries) > 0 {
-			return err
-		}
-		return errors.Join(err, removeStateDir())
-	})
+	return withLock(func() error { return errors.Join(fn(), removeStateDir()) })
 }
 
 // dropMountCapability takes CAP_SYS_ADMIN away from the container for good:

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -86,6 +87,7 @@ func checkLimitsHoldInTheContainersOwnCgroupFromTheStart(t *testing.T, s step) {
 	for _, l := range containers {
 		l.cgroups = strings.Join(l.c.waitForLine(t, "ready"), "\n")
 		pid := l.c.containerPID(t)
+		found := map[string]bool{}
 		for _, want := range []struct{ controller, file, value string }{
 			{"memory", "memory.max", l.memory}, {"memory", "memory.limit_in_bytes", l.memory}, {"pids", "pids.max", l.pids},
 		} {
@@ -93,6 +95,7 @@ func checkLimitsHoldInTheContainersOwnCgroupFromTheStart(t *testing.T, s step) {
 			if err != nil {
 				continue // the other version's file
 			}
+			found[want.controller] = true
 			// The cgroup the command found itself in, as it began.
 			dir := filepath.Dir(path)
 			if !hasLineEnding(l.cgroups, ":"+strings.TrimPrefix(dir, cgroupMount(dir))) {
@@ -108,6 +111,11 @@ func checkLimitsHoldInTheContainersOwnCgroupFromTheStart(t *testing.T, s step) {
 			}
 			if strings.TrimSpace(got) != wantValue {
 				t.Errorf("%s in the container's own cgroup is %q: want %s, the limit asked for this container", path, strings.TrimSpace(got), wantValue)
+			}
+		}
+		for _, c := range []string{"memory", "pids"} {
+			if !found[c] {
+				t.Errorf("the container's first process is in no %s cgroup with a limit file (its /proc/PID/cgroup: %q): make tinyrun/ID in that controller's hierarchy and put the child in it", c, readFileString(fmt.Sprintf("/proc/%d/cgroup", pid)))
 			}
 		}
 	}

@@ -98,8 +98,11 @@ func checkImageStoreIsPrivate(t *testing.T, s step) {
 	} {
 		cmd := exec.Command(try[0], try[1:]...)
 		cmd.SysProcAttr = nobody
-		if out, err := cmd.CombinedOutput(); err == nil {
+		out, err := cmd.CombinedOutput()
+		if err == nil {
 			t.Errorf("another user of the host (uid 65534) ran %s: want the store closed to all but root; got %q", strings.Join(try, " "), out)
+		} else if !strings.Contains(string(out)+err.Error(), "ermission denied") {
+			t.Errorf("another user of the host (uid 65534) ran %s: want it refused for permission, got %v: %q", strings.Join(try, " "), err, out)
 		}
 	}
 	if status, _ := c.finish(t); status != 0 {

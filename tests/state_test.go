@@ -75,15 +75,8 @@ func (r *stoppedRun) kill(t *testing.T) {
 
 // processState is the state letter of /proc/PID/stat (R, S, T, Z...), "" if gone.
 func processState(pid int) string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	if len(fields) == 0 {
-		return ""
-	}
-	return fields[0]
+	_, state := processParent(pid)
+	return state
 }
 
 func checkRuntimeKilledAtAnyPhaseIsReclaimed(t *testing.T, s step) {
@@ -230,6 +223,9 @@ func checkFirewallChangesInOneBatchEachWay(t *testing.T, s step) {
 	}
 	if err := <-r.done; err != nil {
 		t.Fatalf("the run: %v", err)
+	}
+	if len(atStart) == 0 {
+		t.Fatalf("a lone container with -p ran no iptables-save or iptables-restore found in PATH: look the iptables commands up in PATH (exec.LookPath), and write the rules with iptables-restore")
 	}
 	atExit := runs()[len(atStart):]
 	if len(atStart) > 2 || len(atExit) > 2 {
