@@ -290,7 +290,10 @@ const cgroupParent = "tinyrun"
 // its record (state.go) that says which directories to remove.
 type cgroup struct {
 	Parts []cgroupPart `json:"parts"`
-	fd    int          // the v2 directory, open, for startInside; -1 if not
+	// dir is the v2 directory, open, for startInside; nil if not. A
+	// pointer, so that a cgroup read back from a record has none: a plain
+	// int would read back as 0, and remove would close fd 0, stdin.
+	dir *os.File
 }
 
 // cgroupPart is the container's cgroup directory for one controller.
@@ -346,7 +349,7 @@ func createCgroup(rec *record, l limits) error {
 	if err != nil {
 		return fmt.Errorf("detect the cgroup layout: %w", err)
 	}
-	cg := &cgroup{fd: -1}
+	cg := &cgroup{}
 	for _, c := range wantedControllers(l) {
 		h, ok := found[c]
 		if !ok {
@@ -510,20 +513,20 @@ func (cg *cgroup) openForClone() error {
 	if dir == "" {
 		return nil
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("open cgroup %s: %w", dir, err)
 	}
-	cg.fd = fd
+	cg.dir = f
 	return nil
 }
 
 // startInside asks os/exec to clone the child directly into the cgroup
 // (clone3 with CLONE_INTO_CGROUP), when openForClone could open it.
 func (cg *cgroup) startInside(attr *syscall.SysProcAttr) {
-	if cg.fd >= 0 {
+	if cg.dir != nil {
 		attr.UseCgroupFD = true
-		attr.CgroupFD = cg.fd
+		attr.CgroupFD = int(cg.dir.Fd())
 	}
 }
 
@@ -531,9 +534,9 @@ func (cg *cgroup) startInside(attr *syscall.SysProcAttr) {
 // a write of its PID to cgroup.procs. The child is still waiting for its
 // network then, so none of the container's own code runs outside.
 func (cg *cgroup) join(pid int) error {
-	if cg.fd >= 0 {
-		unix.Close(cg.fd) // clone3 is done with it
-		cg.fd = -1
+	if cg.dir != nil {
+		cg.dir.Close() // clone3 is done with it
+		cg.dir = nil
 	}
 	for _, p := range cg.Parts {
 		procs := filepath.Join(p.Dir, "cgroup.procs")
@@ -577,9 +580,9 @@ func (cg *cgroup) remove() error {
 	if cg == nil {
 		return nil
 	}
-	if cg.fd >= 0 {
-		unix.Close(cg.fd)
-		cg.fd = -1
+	if cg.dir != nil {
+		cg.dir.Close()
+		cg.dir = nil
 	}
 	for _, p := range cg.Parts {
 		if err := removeCgroupDir(p.Dir); err != nil {

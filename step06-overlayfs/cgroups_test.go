@@ -6,11 +6,14 @@ package main
 // so the v2 code paths are tested on a v1 or hybrid host too.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Mount tables in /proc/self/mountinfo's format, as found on the three kinds of host.
@@ -190,5 +193,32 @@ func TestOOMKilledReadsTheCounter(t *testing.T) {
 		if got := cg.oomKilled(); got != tt.want {
 			t.Errorf("v%d %s %q: oomKilled() = %v, want %v", tt.version, tt.file, tt.contents, got, tt.want)
 		}
+	}
+}
+
+// A cgroup read back from a record (reclaim, cleanup) holds no open
+// directory: removing it must not close a descriptor it never opened,
+// such as the runtime's stdin.
+func TestCgroupReadFromARecordClosesNothing(t *testing.T) {
+	var cg cgroup
+	if err := json.Unmarshal([]byte(`{"parts":[]}`), &cg); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := cg.remove(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []*os.File{r, w} {
+		if _, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil {
+			t.Errorf("descriptor %d was closed by removing a cgroup read from a record: %v", f.Fd(), err)
+		}
+	}
+	if _, err := unix.FcntlInt(0, unix.F_GETFD, 0); err != nil {
+		t.Errorf("stdin was closed by removing a cgroup read from a record: %v", err)
 	}
 }
