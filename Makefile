@@ -36,8 +36,9 @@ go-found:
 deps: ## install the packages the demo and the tests need, when missing (root)
 	@sh scripts/provision.sh --quiet
 
-build: go-found ## build every step into bin/
+build: go-found ## build every step into bin/, and step 07 also as bin/tinyrun
 	$(GO) build -o bin/ $(addprefix ./,$(STEPS))
+	@if [ -x bin/step07-full ]; then ln -f bin/step07-full bin/tinyrun; fi
 
 # The chroot escape of docs/03-mount.md, linked statically (no C library in the rootfs).
 bin/chroot-escape: examples/chroot-escape/main.go | go-found
@@ -61,7 +62,8 @@ demo: deps build rootfs ## a narrated tour of every step, for a classroom screen
 shell: deps build rootfs ## an interactive shell in a container of step STEP, e.g. make shell STEP=3 (root)
 	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
 	@echo "$(STEP_DIR): a shell in a new container; type exit to leave"
-	@if [ "$(STEP_DIR)" \> "step06" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run --hostname $(STEP_DIR) busybox sh; \
+	@if [ "$(STEP_DIR)" \> "step07" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run -it --rm --hostname $(STEP_DIR) busybox sh; \
+	  elif [ "$(STEP_DIR)" \> "step06" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run --hostname $(STEP_DIR) busybox sh; \
 	  else bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh; fi
 
 test: deps build rootfs bin/chroot-escape ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)

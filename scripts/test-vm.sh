@@ -111,6 +111,8 @@ need_command nsenter util-linux
 for program in /usr/sbin/ip /usr/bin/nsenter /usr/bin/unshare /bin/bash /bin/mount; do
 	copy_program "$program"
 done
+# Step 07 links the C library (cgo, for exec): its libraries too.
+for program in bin/step*; do copy_libraries "$program"; done
 # iptables is one binary answering to many names, with plugins it dlopens.
 multi=$(readlink -f "$(command -v iptables)")
 for name in iptables iptables-save iptables-restore; do

@@ -71,13 +71,6 @@ var volumeFlag = &cli.StringSliceFlag{
 // tarball source (plain or gzipped), as one layer on top of base's, if base
 // is not empty. Notes (device nodes skipped) go to notes. On error nothing
 // is left in the store.
-//
-// The slow part, extracting, runs without the state lock, into a directory
-// named after this process (importDir), so that containers start and stop
-// meanwhile; the lock is taken only to make that directory and, at the end,
-// to check the name and rename the directory into place (man 2 rename: at
-// once, or not at all). What an import killed half-way leaves, the next
-// import, run or cleanup removes (reclaimImports).
 func importImage(source, name, base string, notes io.Writer) error {
 	if err := checkImageName(name); err != nil {
 		return err
@@ -87,6 +80,25 @@ func importImage(source, name, base string, notes io.Writer) error {
 		return err // "open SOURCE: ..." already
 	}
 	defer f.Close()
+	return addLayer(name, base, func(dir string) error {
+		if err := extractTar(f, dir, notes); err != nil {
+			return fmt.Errorf("import %s: %w", source, err)
+		}
+		return nil
+	})
+}
+
+// addLayer makes an image called name, one new layer on top of base's
+// (none if base is empty), that fill writes into the directory it is given.
+// On error nothing is left in the store.
+//
+// The slow part, fill, runs without the state lock, into a directory named
+// after this process (importDir), so that containers start and stop
+// meanwhile; the lock is taken only to make that directory and, at the end,
+// to check the name and rename the directory into place (man 2 rename: at
+// once, or not at all). What an import killed half-way leaves, the next
+// import, run or cleanup removes (reclaimImports).
+func addLayer(name, base string, fill func(dir string) error) error {
 	self, err := thisProcess()
 	if err != nil {
 		return err
@@ -108,8 +120,8 @@ func importImage(source, name, base string, notes io.Writer) error {
 		return err
 	}
 	stopAfter("extracting")
-	if err := extractTar(f, tmp, notes); err != nil {
-		return errors.Join(fmt.Errorf("import %s: %w", source, err), withStoreLock(func() error { return removeImportDir(tmp) }))
+	if err := fill(tmp); err != nil {
+		return errors.Join(err, withStoreLock(func() error { return removeImportDir(tmp) }))
 	}
 	if err := withStoreLock(func() error { return addImage(tmp, name, base) }); err != nil {
 		return errors.Join(err, withStoreLock(func() error { return removeImportDir(tmp) }))

@@ -210,7 +210,8 @@ func thisProcess() (process, error) {
 	return process{PID: os.Getpid(), StartTime: start}, nil
 }
 
-// alive reports whether p still runs: its PID exists, with its start time.
+// alive reports whether p still runs: its PID exists, with its start time,
+// and has not exited.
 func (p process) alive() bool {
 	start, err := processStartTime(p.PID)
 	return err == nil && start == p.StartTime
@@ -230,6 +231,11 @@ func processStartTime(pid int) (uint64, error) {
 	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
 	if len(fields) < 20 {
 		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	// Field 3, the state: a zombie has exited, and waits for its parent
+	// to reap it; a process whose parent is gone may wait a while.
+	if fields[0] == "Z" || fields[0] == "X" {
+		return 0, fmt.Errorf("process %d has exited", pid)
 	}
 	return strconv.ParseUint(fields[19], 10, 64)
 }

@@ -125,7 +125,7 @@ func checkImportKeepsSetuidSetgidAndSticky(t *testing.T, s step) {
 			t.Errorf("rmi %s: %v", name, r)
 		}
 	}()
-	r := s.run(t, "run", "--network", "none", name, "stat", "-c", "%a %n", "/tmp", "/bin/su", "/bin/sg")
+	r := s.run(t, append(s.runOf(), "--network", "none", name, "stat", "-c", "%a %n", "/tmp", "/bin/su", "/bin/sg")...)
 	if want := "1777 /tmp\n4755 /bin/su\n2755 /bin/sg\n"; r.status != 0 || r.stdout != want {
 		t.Errorf("modes after import: want %q (sticky, setuid, setgid kept), got %v", want, r)
 	}

@@ -150,7 +150,7 @@ func checkTwoLayerImageShowsTheUpperVersion(t *testing.T, s step) {
 		t.Fatalf("import --base %s: %v", testImage, r)
 	}
 	defer s.run(t, "rmi", "tinyrun-test-two-layers")
-	r := s.run(t, "run", "tinyrun-test-two-layers", "sh", "-c", "cat /etc/os-release; cat /etc/passwd | head -n 1")
+	r := s.run(t, append(s.runOf(), "tinyrun-test-two-layers", "sh", "-c", "cat /etc/os-release; cat /etc/passwd | head -n 1")...)
 	if r.status != 0 || r.stdout != "NAME=\"the second layer\"\nroot:x:0:0:root:/root:/bin/sh\n" {
 		t.Errorf("a two-layer image: want the upper layer's os-release and the base's passwd, got %v", r)
 	}
@@ -256,4 +256,14 @@ func checkRmiRefusesAnImageInUse(t *testing.T, s step) {
 	if status, _ := c.finish(t); status != 0 {
 		t.Errorf("the container exited with %d, stderr %q", status, c.stderr.String())
 	}
+}
+
+// runOf returns the start of a "run" of an image other than testImage:
+// from step 07 on with --rm, so that the container is gone when it exits,
+// as in the steps before (runArgs explains why).
+func (s step) runOf() []string {
+	if s.number >= 7 {
+		return []string{"run", "--rm"}
+	}
+	return []string{"run"}
 }

@@ -1,0 +1,148 @@
+// exec: run another command in a running container.
+//
+// A new process is put where the container's PID 1 is: in its mount, UTS,
+// IPC, network and PID namespaces (the C constructor of nsenter.go joins
+// them, before Go starts), and in its cgroup (written here, before the join,
+// so the limits hold from the first instruction). It then does what init
+// did last, without the rest: drop CAP_SYS_ADMIN, enter the working
+// directory, exec the command in the container's environment.
+//
+//	exec (host)       open a pidfd of the container's PID 1; start this
+//	                  binary, "joined", with TINYRUN_JOIN, the pidfd as fd 4
+//	                  and a pipe as fd 3; put it in the cgroup; write fd 3
+//	C constructor     setns(pidfd), fork, wait; relay signals; exit as it did
+//	joined (inside)   drop CAP_SYS_ADMIN, chdir -w, exec CMD
+//
+// Read: man 2 setns, man 7 namespaces, man 7 cgroups ("cgroup.procs").
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+var execIntoCommand = &cli.Command{
+	Name:         "exec",
+	Usage:        "run a command in a running container: in its namespaces and its cgroup",
+	ArgsUsage:    "CONTAINER CMD [ARG...]   e.g. exec -it web sh",
+	Flags:        []cli.Flag{interactiveFlag, ttyFlag, envFlag, workdirFlag},
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() < 2 {
+			return fmt.Errorf("want a container and a command: try '%s exec web ps'", programName)
+		}
+		o, err := parseContainerOptions(ctx, "exec")
+		if err != nil {
+			return err
+		}
+		rec, err := findContainer(ctx.Args().First())
+		if err != nil {
+			return err
+		}
+		if os.Geteuid() != 0 {
+			return errors.New("entering namespaces needs root: run it with sudo")
+		}
+		return execInContainer(rec, o, ctx.Args().Tail())
+	},
+}
+
+// joinedCommand is what runs inside the container once the C constructor
+// has joined it: the last steps of init, then the command.
+var joinedCommand = &cli.Command{
+	Name:   "joined",
+	Usage:  "exec CMD in the container joined (exec starts it; do not call it yourself)",
+	Hidden: true,
+	Flags:  []cli.Flag{envFlag, workdirFlag},
+	Action: func(ctx *cli.Context) error {
+		if !joinedByConstructor() {
+			return errors.New("joined: not inside a container (exec starts it)")
+		}
+		hostname, err := os.Hostname() // the container's: its UTS namespace is joined
+		if err != nil {
+			return fmt.Errorf("read hostname: %w", err)
+		}
+		if err := dropMountCapability(); err != nil {
+			return err
+		}
+		if err := enterWorkdir(ctx.String("workdir")); err != nil {
+			return err
+		}
+		return execCommand(ctx.Args().Slice(), withEnv(containerEnvironment(hostname), ctx.StringSlice("env")))
+	},
+}
+
+// execInContainer runs command in rec's running container, with o's
+// stdio, -e and -w, and returns its exit status.
+func execInContainer(rec *record, o containerOptions, command []string) error {
+	signals := catchSignals()
+	defer signal.Stop(signals)
+	if rec.state() != "running" {
+		return fmt.Errorf("container %s is not running: exec needs a running one (start one with run)", rec.Name)
+	}
+	pidfd, err := openProcess(rec.Init)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", rec.Name, err)
+	}
+	initHandle := os.NewFile(uintptr(pidfd), "pidfd")
+	defer initHandle.Close()
+	stdio, err := openStdio(o, rec)
+	if err != nil {
+		return err
+	}
+	defer stdio.close()
+	cmd, goAhead, err := startJoining(rec, o, command, initHandle, stdio)
+	if err != nil {
+		return err
+	}
+	if rec.Cgroup != nil {
+		if err := rec.Cgroup.join(cmd.Process.Pid); err != nil {
+			goAhead.Close()
+			return killAndWait(cmd, err)
+		}
+	}
+	_, err = goAhead.Write([]byte{0})
+	goAhead.Close()
+	if err != nil {
+		return killAndWait(cmd, fmt.Errorf("let the exec'd process go on: %w", err))
+	}
+	stdio.started("")
+	stopForwarding := forwardSignals(cmd.Process, signals)
+	defer stopForwarding()
+	return containerExitStatus(cmd.Wait())
+}
+
+// startJoining starts the process that joins the container (nsenter.go),
+// which waits until it is written to through goAhead.
+func startJoining(rec *record, o containerOptions, command []string, initHandle *os.File, stdio *containerStdio) (cmd *exec.Cmd, goAhead *os.File, err error) {
+	wait, goAhead, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("create pipe: %w", err)
+	}
+	defer wait.Close() // the child has its own copy
+	args := []string{"joined", "--workdir", o.workdir}
+	for _, e := range append(append([]string{}, rec.Env...), o.env...) {
+		args = append(args, "--env", e)
+	}
+	cmd = exec.Command("/proc/self/exe", append(append(args, "--"), command...)...)
+	cmd.Args[0] = programName
+	cmd.Env = append(os.Environ(), joinVariable+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
+	cmd.ExtraFiles = []*os.File{wait, initHandle} // fds 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setsid:    newSession, // as the container's PID 1 (pid.go)
+		Setctty:   stdio.terminal,
+		Pdeathsig: unix.SIGKILL, // the process that waits; what runs inside stays, as in Docker
+	}
+	if err := cmd.Start(); err != nil {
+		goAhead.Close()
+		return nil, nil, fmt.Errorf("start exec process: %w", err)
+	}
+	return cmd, goAhead, nil
+}

@@ -1,0 +1,601 @@
+// Command tinyrun is a container runtime: the six primitives of the steps
+// before it (a hostname, process IDs, mounts, a network, limits and a
+// copy-on-write layer over an image, each of its own), and the commands that
+// make containers something to live with: detached containers and their
+// logs, ps, exec, stop, kill, rm and commit.
+//
+// Map of this file (the same shape in every step):
+//
+//	main            builds the command line and is the only place that prints an error
+//	runCommand      "run": the parent, on the host, starts the container process;
+//	                with -d, a monitor does (monitor.go)
+//	importCommand   "import", "images", "rmi": the image store (overlay.go)
+//	cleanupCommand  "cleanup": removes what a runtime killed with SIGKILL left behind
+//	run             the parent's checklist: reserve, start, connect, wait, release
+//
+// The other commands each have a file: container.go (ps, logs, stop, kill,
+// rm), exec.go (exec), commit.go (commit).
+//
+//	initCommand     "init": the child, inside the new namespaces, sets them up and execs CMD
+//	exitCode        how the way run ended becomes the status main exits with
+//
+// The parent cannot set up a namespace it is not in, and a Go program cannot
+// fork without exec (the runtime's threads do not survive fork), so the parent
+// starts this same binary again, /proc/self/exe, with the hidden "init" command,
+// inside the new namespaces. That child finishes the setup from the inside and
+// then replaces itself with the user's command (execve(2)), which so inherits
+// the namespaces. runc starts its containers the same way ("runc init").
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// programName names the binary in its help and at the start of its errors.
+const programName = "tinyrun"
+
+// Exit statuses of the runtime's own failures, the ones Docker uses: the
+// container's command never ran (125), was found but could not be executed
+// (126), or was not found (127). Any other status is the command's own.
+const (
+	statusRuntimeError = 125
+	statusCannotExec   = 126
+	statusNotFound     = 127
+)
+
+// hostnameFlag is shared by "run" (where the user sets it) and "init" (where
+// the parent passes it on to the child).
+var hostnameFlag = &cli.StringFlag{
+	Name:  "hostname",
+	Usage: "hostname inside the container (default: a random container ID)",
+}
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "run a command in a new container",
+	ArgsUsage: "IMAGE CMD [ARG...]   e.g. run --hostname box busybox hostname",
+	Flags: []cli.Flag{detachFlag, interactiveFlag, ttyFlag, removeFlag, nameFlag, envFlag, workdirFlag, monitorFlag,
+		hostnameFlag, volumeFlag, networkFlag, subnetFlag, publishFlag, memoryFlag, cpusFlag, pidsLimitFlag, cpusetFlag},
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() < 2 {
+			return fmt.Errorf("want an image and a command: try '%s run busybox sh'", programName)
+		}
+		id := ctx.String("monitor") // a monitor runs the container run -d named
+		if id == "" {
+			id = newContainerID()
+		}
+		options, err := parseContainerOptions(ctx, id)
+		if err != nil {
+			return err
+		}
+		hostname := ctx.String("hostname")
+		if hostname == "" {
+			hostname = id
+		}
+		if err := validateHostname(hostname); err != nil {
+			return err
+		}
+		volumes, err := parseVolumes(ctx.StringSlice("volume"))
+		if err != nil {
+			return err
+		}
+		network, err := parseNetworkOptions(ctx)
+		if err != nil {
+			return err
+		}
+		limits, err := parseLimits(ctx)
+		if err != nil {
+			return err
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("creating namespaces needs root: run it with sudo")
+		}
+		c := containerConfig{id: id, hostname: hostname, image: ctx.Args().First(), volumes: volumes,
+			network: network, limits: limits, command: ctx.Args().Tail(), containerOptions: options}
+		if c.detach && !c.monitor {
+			return startMonitor(c)
+		}
+		return run(c)
+	},
+}
+var importCommand = &cli.Command{
+	Name:         "import",
+	Usage:        "make an image from a root filesystem tarball (docker export, a distribution's minirootfs)",
+	ArgsUsage:    "TARBALL NAME   e.g. import rootfs.tar busybox",
+	Flags:        []cli.Flag{&cli.StringFlag{Name: "base", Usage: "an image to put the new layer on top of"}},
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() != 2 {
+			return fmt.Errorf("want a tarball and a name: try '%s import rootfs.tar busybox'", programName)
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("importing an image needs root (it keeps files' owners): run it with sudo")
+		}
+		return importImage(ctx.Args().Get(0), ctx.Args().Get(1), ctx.String("base"), os.Stderr)
+	},
+}
+
+var imagesCommand = &cli.Command{
+	Name:         "images",
+	Usage:        "list the images, with their layers (base first)",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		images, err := listImages()
+		if err != nil {
+			return err
+		}
+		for _, img := range images {
+			fmt.Printf("%s\t%s\n", img.Name, strings.Join(img.Layers, " "))
+		}
+		return nil
+	},
+}
+
+var rmiCommand = &cli.Command{
+	Name:         "rmi",
+	Usage:        "remove an image, and its layers that no other image uses",
+	ArgsUsage:    "NAME",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() != 1 {
+			return fmt.Errorf("want one image name: try '%s rmi busybox'", programName)
+		}
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("removing an image needs root: run it with sudo")
+		}
+		return removeImage(ctx.Args().First())
+	},
+}
+
+var cleanupCommand = &cli.Command{
+	Name:         "cleanup",
+	Usage:        "remove what a runtime killed with SIGKILL left behind: layers, cgroups, addresses, port rules, the bridge, half-imported images",
+	OnUsageError: usageError,
+	Action: func(ctx *cli.Context) error {
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("cleaning up needs root: run it with sudo")
+		}
+		return withLock(func() error {
+			live, err := reclaim()
+			if err != nil {
+				return err
+			}
+			return errors.Join(reclaimImports(), settle(live))
+		})
+	},
+}
+
+var initCommand = &cli.Command{
+	Name:   "init",
+	Usage:  "set up the container from the inside, then exec CMD (run starts it; do not call it yourself)",
+	Hidden: true,
+	Flags:  []cli.Flag{hostnameFlag, rootfsFlag, lowerFlag, volumeFlag, networkFilesFlag, envFlag, workdirFlag},
+	Action: func(ctx *cli.Context) error {
+		report := openStartReport()
+		volumes, err := parseVolumes(ctx.StringSlice("volume"))
+		if err == nil {
+			err = initContainer(ctx.String("hostname"), ctx.String("rootfs"), ctx.String("lower"), volumes, ctx.String("network-files"),
+				ctx.StringSlice("env"), ctx.String("workdir"), ctx.Args().Slice())
+		}
+		// Only on failure: on success, the command's execve closed report.
+		fmt.Fprintln(report, err)
+		return err
+	},
+}
+
+func main() {
+	app := &cli.App{
+		Name:  programName,
+		Usage: "run containers of images, and look after them: a small runtime to read and compare with Docker's",
+		Commands: []*cli.Command{runCommand, psCommand, logsCommand, execIntoCommand, stopCommand, killCommand, rmCommand,
+			commitCommand, importCommand, imagesCommand, rmiCommand, cleanupCommand, initCommand, joinedCommand},
+		HideHelpCommand: true,
+		OnUsageError:    usageError,
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return fmt.Errorf("unknown command %q: see '%s --help'", ctx.Args().First(), programName)
+			}
+			return cli.ShowAppHelp(ctx)
+		},
+	}
+	for _, c := range app.Commands {
+		c.UseShortOptionHandling = true // -it is -i -t, -aq is -a -q, as in Docker
+	}
+	if err := app.Run(os.Args); err != nil {
+		status, message := exitCode(err)
+		if message != "" {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", programName, message)
+		}
+		os.Exit(status)
+	}
+}
+
+// containerConfig is what the user asked for, checked: the one value that
+// the flags fill, and that an OCI bundle's config.json could fill as well.
+type containerConfig struct {
+	id, hostname, image string
+	volumes             []volume
+	network             networkOptions
+	limits              limits
+	command             []string
+	containerOptions    // container.go: -d, -i, -t, --rm, --name, -e, -w
+}
+
+// run is the parent side: everything here happens on the host. It is the
+// checklist of a container's life, each step's undo deferred right after it,
+// and returns the container's exit status.
+func run(c containerConfig) (err error) {
+	// One channel catches the signals for the whole run (pid.go): until the
+	// container runs, and while it is taken down, they wait there instead of
+	// killing the runtime half-way through changing the host.
+	signals := catchSignals()
+	defer signal.Stop(signals)
+	rec, err := reserve(c)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, release(rec, err)) }()
+	stdio, err := openStdio(c.containerOptions, rec) // the user's, a terminal (terminal.go), or the log (monitor.go)
+	if err != nil {
+		return err
+	}
+	defer stdio.close()
+	cmd, ready, report, err := startContainer(c, rec, stdio)
+	if err != nil {
+		return err
+	}
+	if err := rec.Cgroup.join(cmd.Process.Pid); err != nil {
+		return killAndWait(cmd, err)
+	}
+	if err := connect(rec.Network, cmd.Process.Pid); err != nil {
+		return killAndWait(cmd, err)
+	}
+	if err := rec.started(cmd.Process.Pid); err != nil {
+		return killAndWait(cmd, err)
+	}
+	if err := signalReady(ready); err != nil {
+		report.Close()
+		return killAndWait(cmd, err)
+	}
+	stopAfter("started")
+	stdio.started(commandStarted(report)) // run -d returns; a terminal starts relaying
+	return wait(cmd, signals, rec.Cgroup, c.limits)
+}
+
+// reserve takes, under the state lock, what the container needs from the
+// host before it starts: its record (state.go), then its address and ports,
+// then its cgroup, with its limits, ready for the process that goes in,
+// then its layer over its image, which is looked up here, under the lock,
+// so that rmi cannot remove it meanwhile.
+// It first reclaims what runtimes killed with SIGKILL left. On error nothing
+// is left behind.
+func reserve(c containerConfig) (rec *record, err error) {
+	err = withLock(func() error {
+		live, err := reclaim()
+		if err != nil {
+			return err
+		}
+		if err := checkNameFree(c.name, live); err != nil {
+			return errors.Join(err, settle(live))
+		}
+		if rec, err = newRecord(c); err != nil {
+			return errors.Join(err, settle(live))
+		}
+		if err := reserveNetwork(rec, c.network, c.hostname, live); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		stopAfter("network")
+		if err := createCgroup(rec, c.limits); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		stopAfter("cgroup")
+		if err := prepareLayers(rec, c.image); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		stopAfter("layers")
+		return nil
+	})
+	return rec, err
+}
+
+// release is the end of every run that reserved: under the state lock, it
+// ends the container's record with how run ended (ended): what the
+// container held while it ran is given back, and with --rm the rest too;
+// then it settles what containers share (the bridge goes with the last
+// container).
+func release(rec *record, how error) error {
+	code, reason := 0, ""
+	if how != nil {
+		code, reason = exitCode(how)
+	}
+	return withLock(func() error {
+		err := rec.ended(code, reason)
+		live, reclaimErr := reclaim()
+		if reclaimErr != nil {
+			return errors.Join(err, reclaimErr)
+		}
+		return errors.Join(err, settle(live))
+	})
+}
+
+// startContainer clones the container process into its new namespaces,
+// where it waits (waitForNetwork) until the parent writes to ready.
+func startContainer(c containerConfig, rec *record, stdio *containerStdio) (cmd *exec.Cmd, ready, report *os.File, err error) {
+	networkReady, ready, err := os.Pipe()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("create pipe: %w", err)
+	}
+	defer networkReady.Close() // the child has its own copy
+	report, reportWriter, err := os.Pipe()
+	if err != nil {
+		ready.Close()
+		return nil, nil, nil, fmt.Errorf("create pipe: %w", err)
+	}
+	defer reportWriter.Close()
+	args := []string{"init", "--hostname", c.hostname, "--rootfs", filepath.Join(rec.Layer.Dir, "merged"), "--lower", rec.Layer.Lower, "--network-files", rec.dir()}
+	for _, v := range c.volumes {
+		args = append(args, "--volume", v.String())
+	}
+	for _, e := range c.env {
+		args = append(args, "--env", e)
+	}
+	args = append(args, "--workdir", c.workdir)
+	args = append(append(args, "--"), c.command...)
+	cmd = exec.Command("/proc/self/exe", args...)
+	cmd.Args[0] = programName // what ps shows for the container process until it execs
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
+	cmd.ExtraFiles = []*os.File{networkReady, reportWriter} // the child's fds 3 and 4
+	// clone(2) creates the new namespaces and the child in one call; only the
+	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: utsCloneFlags | pidCloneFlags | mountCloneFlags | ipcCloneFlags | netCloneFlags,
+		Setsid:     newSession,
+		Setctty:    stdio.terminal, // the terminal, stdin, becomes the container's controlling terminal
+		Pdeathsig:  containerDeathSignal,
+	}
+	rec.Cgroup.startInside(cmd.SysProcAttr)
+	err = cmd.Start()
+	if err != nil && cmd.SysProcAttr.UseCgroupFD {
+		// clone3(2) with CLONE_INTO_CGROUP needs Linux 5.7: start the child
+		// outside instead, and let join move it in while it waits.
+		cmd.SysProcAttr.UseCgroupFD = false
+		err = cmd.Start()
+	}
+	if err != nil {
+		ready.Close()
+		report.Close()
+		if errors.Is(err, unix.EPERM) {
+			return nil, nil, nil, fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
+		}
+		return nil, nil, nil, fmt.Errorf("start container process: %w", err)
+	}
+	return cmd, ready, report, nil
+}
+
+// killAndWait kills a container whose command has not started (it still
+// waits on its pipe), reaps it, and returns err, the reason.
+func killAndWait(cmd *exec.Cmd, err error) error {
+	_ = cmd.Process.Kill() // it may have died already: Wait reaps it either way
+	_ = cmd.Wait()
+	return err
+}
+
+// wait relays signals to the container until it exits, and returns how it
+// ended: its exit status, with the reason when the OOM killer killed it.
+func wait(cmd *exec.Cmd, signals chan os.Signal, cg *cgroup, l limits) error {
+	stopForwarding := forwardSignals(cmd.Process, signals)
+	defer stopForwarding()
+	status := containerExitStatus(cmd.Wait())
+	// Killed (128+SIGKILL), and the OOM killer did kill in its cgroup.
+	if status == exitStatus(128+9) && cg.oomKilled() {
+		return fmt.Errorf("container was killed: out of memory %s: %w", l.memoryString(), status)
+	}
+	return status
+}
+
+// initContainer is the child side: it runs inside the new namespaces, as the
+// container's first process, and on success never returns (it becomes CMD).
+func initContainer(hostname, rootfs, lower string, volumes []volume, networkFiles string, env []string, workdir string, command []string) error {
+	if len(command) == 0 {
+		return errors.New("init: no command given (init is started by run)")
+	}
+	// First: nothing of the container runs before its network is ready.
+	if err := waitForNetwork(); err != nil {
+		return err
+	}
+	if err := setHostname(hostname); err != nil {
+		return err
+	}
+	// Before execCommand, so that the command is looked up in the
+	// container's filesystem, not the host's.
+	if err := setupRootfs(rootfs, lower, networkFiles, volumes); err != nil {
+		return err
+	}
+	// After the last mount: from here on, no mount can be changed.
+	if err := dropMountCapability(); err != nil {
+		return err
+	}
+	// After pivot_root: the directory is looked up in the container.
+	if err := enterWorkdir(workdir); err != nil {
+		return err
+	}
+	return execCommand(command, withEnv(containerEnvironment(hostname), env))
+}
+
+// openStartReport returns the child's fd 4, closed on execve(2)
+// (FD_CLOEXEC): the parent reads end-of-file from its end once the command
+// runs, or, if it could not start, the reason, written here (commandStarted).
+func openStartReport() *os.File {
+	_, _ = unix.FcntlInt(4, unix.F_SETFD, unix.FD_CLOEXEC)
+	return os.NewFile(4, "start-report")
+}
+
+// commandStarted waits until the container's command runs, and returns ""
+// then, or else the reason it could not start (openStartReport).
+func commandStarted(report *os.File) string {
+	defer report.Close()
+	reason, _ := io.ReadAll(report)
+	return strings.TrimSpace(string(reason))
+}
+
+// containerPath is the PATH a container starts with, Docker's default.
+const containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// containerEnvironment is the environment the command starts with: a small
+// one of the container's own, as Docker gives, never the runtime's, which
+// holds whatever the shell that ran it had, secrets included. TERM only
+// when there is a terminal, and then the one the user's terminal has.
+func containerEnvironment(hostname string) []string {
+	env := []string{"PATH=" + containerPath, "HOSTNAME=" + hostname, "HOME=/root"}
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		term := os.Getenv("TERM")
+		if term == "" {
+			term = "xterm"
+		}
+		env = append(env, "TERM="+term)
+	}
+	return env
+}
+
+// execCommand replaces this process with the user's command, looked up in
+// the container's PATH, in the environment env. Returns only on failure,
+// with a commandError.
+func execCommand(command []string, env []string) error {
+	// exec.LookPath searches the PATH of this process: the container's.
+	if err := os.Setenv("PATH", containerPath); err != nil {
+		return fmt.Errorf("set PATH: %w", err)
+	}
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		// LookPath's own message repeats the name; keep only its cause:
+		// exec.ErrNotFound, or fs.ErrPermission for a file that is not
+		// executable.
+		var lookErr *exec.Error
+		if errors.As(err, &lookErr) {
+			err = lookErr.Err
+		}
+		// ErrNotFound: not in PATH; ErrNotExist: a path to nothing.
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+			return commandError{statusNotFound, fmt.Errorf("command %q: %w", command[0], err)}
+		}
+		return commandError{statusCannotExec, fmt.Errorf("command %q: %w", command[0], err)}
+	}
+	err = unix.Exec(path, command, env)
+	if errors.Is(err, unix.ENOENT) {
+		// LookPath found the file, so what is missing is the program that
+		// runs it: its #! interpreter or its dynamic loader (man 2 execve).
+		return commandError{statusNotFound, fmt.Errorf("exec %s: %w: its #! interpreter or its dynamic loader is missing", path, err)}
+	}
+	return commandError{statusCannotExec, fmt.Errorf("exec %s: %w", path, err)}
+}
+
+// commandError is a failure to start the container's command: status is
+// what a shell would exit with, 127 for not found, 126 for found but not
+// runnable.
+type commandError struct {
+	status int
+	err    error
+}
+
+func (e commandError) Error() string { return e.err.Error() }
+func (e commandError) Unwrap() error { return e.err }
+
+// exitStatus is an error that carries only an exit status: main exits with it
+// and prints nothing, so the container's output is all the user sees.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// containerExitStatus turns what cmd.Wait returned into the status run exits
+// with: the container's own, or 128+N when signal N killed it, the way a
+// shell reports a killed command (man 1 bash, "EXIT STATUS").
+func containerExitStatus(waitErr error) error {
+	if waitErr == nil {
+		return nil
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(waitErr, &exitErr) {
+		return fmt.Errorf("wait for container process: %w", waitErr)
+	}
+	status := exitErr.Sys().(syscall.WaitStatus)
+	if status.Signaled() {
+		return exitStatus(128 + int(status.Signal()))
+	}
+	return exitStatus(status.ExitStatus())
+}
+
+// exitCode is the one path from how run ended to the status main exits
+// with and the line it prints ("" for none):
+//
+//   - the container's exit status (exitStatus), alone: that status, and
+//     nothing printed, so the container's output is all the user sees;
+//     with a reason around it (an OOM kill), the reason is printed
+//   - the command could not be started (commandError): 126 or 127
+//   - anything else, even beside the container's status (a teardown that
+//     failed, say): the runtime's own failure, 125, whatever the container's
+//     status was, with every message on one line
+func exitCode(err error) (int, string) {
+	var leaves []error
+	var collect func(error)
+	collect = func(err error) {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				collect(e)
+			}
+			return
+		}
+		leaves = append(leaves, err)
+	}
+	collect(err)
+	var failed commandError
+	var status exitStatus
+	if len(leaves) == 1 && errors.As(leaves[0], &status) {
+		if leaves[0] == error(status) {
+			return int(status), ""
+		}
+		return int(status), leaves[0].Error()
+	}
+	if len(leaves) == 1 && errors.As(leaves[0], &failed) {
+		return failed.status, failed.Error()
+	}
+	var messages []string
+	for _, e := range leaves {
+		if _, ok := e.(exitStatus); !ok {
+			messages = append(messages, strings.ReplaceAll(e.Error(), "\n", "; "))
+		}
+	}
+	return statusRuntimeError, strings.Join(messages, "; ")
+}
+
+// usageError turns urfave/cli's usage errors (an unknown flag, a malformed
+// value) into one line that says where to look, instead of the whole help.
+func usageError(ctx *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%v: see '%s --help'", err, ctx.Command.HelpName)
+}
+
+// newContainerID returns 12 random hex digits, which name the container
+// (and are its default hostname), as Docker's short container IDs do.
+func newContainerID() string {
+	id := make([]byte, 6)
+	if _, err := rand.Read(id); err != nil {
+		// crypto/rand does not fail on Linux 3.17+ (getrandom(2)); a fixed
+		// name is still a working hostname if it ever does.
+		return "container"
+	}
+	return hex.EncodeToString(id)
+}

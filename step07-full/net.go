@@ -1,0 +1,677 @@
+// Network namespace: the container's own interfaces, addresses, routes and ports.
+//
+// A new network namespace holds nothing but a loopback interface, down
+// (man 7 network_namespaces). To reach anything, the container needs a link
+// to the host. The classic one, Docker's default, is a bridge on the host (a
+// virtual switch with the containers' gateway address) and, per container, a
+// veth pair (man 4 veth): two interfaces joined like the ends of a cable, one
+// end on the bridge, the other in the container as eth0. Traffic leaving the
+// subnet is masqueraded behind the host's address, and published ports are
+// forwarded to the container (firewall.go). What a container holds (its
+// address, veth and ports) is in its record (state.go).
+//
+// Order: the parent does it all, while the child waits on a pipe:
+//
+//	parseNetworkOptions   check --network, --subnet and -p before anything exists
+//	reserveNetwork        (under the lock) lease an address, record it with the
+//	                      ports; syncNetwork: the bridge and NAT if first, the
+//	                      port rules; write the /etc files
+//	(clone the child with CLONE_NEWNET; it blocks in waitForNetwork)
+//	connect               veth pair, eth0's address and route, loopback up
+//	signalReady           the child goes on: bindNetworkFiles, then exec
+//	syncNetwork           (release, under the lock) the port rules, and with
+//	                      the last container the bridge and NAT
+//
+// The veth pair needs no undoing: when the container's last process exits,
+// the kernel destroys its network namespace, and with it both ends of the
+// pair (man 4 veth). Deleting the host's end first would only make the
+// runtime wait for what the kernel does anyway (an RCU grace period, some
+// 10 ms). Until the kernel gets to it, the dying namespace's eth0 may still
+// answer for its address on the bridge: so addresses are given in turn
+// (freeAddress), never straight back to the next container.
+//
+// Each netlink call corresponds to one ip(8) command, named beside it.
+//
+// Read: man 7 network_namespaces, man 4 veth, man 8 ip-link, man 8 ip-address,
+// man 8 ip-route, man 8 bridge, man 5 hosts, man 5 resolv.conf.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// netCloneFlags asks clone(2) for a new network namespace for the child.
+const netCloneFlags = unix.CLONE_NEWNET
+
+// bridgeName is the host's bridge that every container's veth is plugged into.
+const bridgeName = "tinyrun0"
+
+// defaultSubnet is the containers' subnet. It avoids Docker's 172.17.0.0/16,
+// VirtualBox's NAT 10.0.2.0/24 and the usual home and office ranges.
+const defaultSubnet = "10.77.0.0/24"
+
+var (
+	networkFlag = &cli.StringFlag{
+		Name:  "network",
+		Usage: "bridge (a bridge, NAT and an address of its own) or none (loopback only)",
+		Value: "bridge",
+	}
+	subnetFlag = &cli.StringFlag{
+		Name:  "subnet",
+		Usage: "the bridge's subnet, gateway first, e.g. 10.78.0.0/24",
+		Value: defaultSubnet,
+	}
+	publishFlag = &cli.StringSliceFlag{
+		Name:    "publish",
+		Aliases: []string{"p"},
+		Usage:   "publish a container port on the host: HOSTPORT:CONTAINERPORT[/tcp|/udp] (repeatable)",
+	}
+	// networkFilesFlag tells init where the parent wrote /etc/hosts and friends.
+	networkFilesFlag = &cli.StringFlag{Name: "network-files", Hidden: true}
+)
+
+// networkOptions is what the user asked for, checked.
+type networkOptions struct {
+	mode   string       // "bridge" or "none"
+	subnet netip.Prefix // with mode bridge
+	ports  []portMapping
+}
+
+// portMapping is one -p: traffic to HostPort on the host goes to
+// ContainerPort in the container.
+type portMapping struct {
+	HostPort      uint16 `json:"hostPort"`
+	ContainerPort uint16 `json:"containerPort"`
+	Protocol      string `json:"protocol"` // "tcp" or "udp"
+}
+
+func (p portMapping) String() string {
+	return fmt.Sprintf("%d:%d/%s", p.HostPort, p.ContainerPort, p.Protocol)
+}
+
+// parseNetworkOptions checks --network, --subnet and -p. It runs in the parent
+// before anything is created.
+func parseNetworkOptions(ctx *cli.Context) (networkOptions, error) {
+	opts := networkOptions{mode: ctx.String("network")}
+	if opts.mode != "bridge" && opts.mode != "none" {
+		return opts, fmt.Errorf("unknown --network %q: use bridge or none", opts.mode)
+	}
+	subnet, err := netip.ParsePrefix(ctx.String("subnet"))
+	// Private (RFC 1918) only: a public, loopback or multicast range on the
+	// bridge would hijack the host's routes to it.
+	if err != nil || !subnet.Addr().Is4() || !subnet.Addr().IsPrivate() || subnet.Bits() > 30 || subnet.Bits() < 8 || subnet.Masked() != subnet {
+		return opts, fmt.Errorf("--subnet %q is not a private IPv4 network (10/8, 172.16/12, 192.168/16) of at least 4 addresses, such as %s", ctx.String("subnet"), defaultSubnet)
+	}
+	opts.subnet = subnet
+	for _, spec := range ctx.StringSlice("publish") {
+		p, err := parsePortMapping(spec)
+		if err != nil {
+			return opts, err
+		}
+		for _, q := range opts.ports {
+			if q.HostPort == p.HostPort && q.Protocol == p.Protocol {
+				return opts, fmt.Errorf("-p %s: host port %d/%s is published twice", spec, p.HostPort, p.Protocol)
+			}
+		}
+		opts.ports = append(opts.ports, p)
+	}
+	if opts.mode == "none" && len(opts.ports) > 0 {
+		return opts, errors.New("-p needs a network: leave out --network none")
+	}
+	return opts, nil
+}
+
+// parsePortMapping parses HOSTPORT:CONTAINERPORT[/tcp|/udp].
+func parsePortMapping(spec string) (portMapping, error) {
+	usage := fmt.Errorf("-p %q: want HOSTPORT:CONTAINERPORT[/tcp|/udp], such as -p 8080:80", spec)
+	ports, protocol, hasProtocol := strings.Cut(spec, "/")
+	if !hasProtocol {
+		protocol = "tcp"
+	}
+	hostPort, containerPort, ok := strings.Cut(ports, ":")
+	if !ok || (protocol != "tcp" && protocol != "udp") {
+		return portMapping{}, usage
+	}
+	p := portMapping{Protocol: protocol}
+	for _, port := range []struct {
+		text string
+		into *uint16
+	}{{hostPort, &p.HostPort}, {containerPort, &p.ContainerPort}} {
+		n, err := strconv.Atoi(port.text)
+		if err != nil {
+			return portMapping{}, usage
+		}
+		if n < 1 || n > 65535 {
+			return portMapping{}, fmt.Errorf("-p %q: port %d is not between 1 and 65535", spec, n)
+		}
+		*port.into = uint16(n)
+	}
+	return p, nil
+}
+
+// networkRecord is the container's place on the network, in its record
+// (state.go): what reserveNetwork leased, and syncNetwork gives back.
+type networkRecord struct {
+	Namespace string        `json:"namespace"` // the host's network namespace it was made in (networkNamespace)
+	Subnet    netip.Prefix  `json:"subnet"`
+	Address   netip.Addr    `json:"address"`
+	HostVeth  string        `json:"hostVeth"`
+	Ports     []portMapping `json:"ports"`
+}
+
+// reserveNetwork leases the container an address and publishes its ports:
+// it records them in rec, then brings the bridge and its firewall rules in
+// line (syncNetwork). It also writes the container's /etc files. live are
+// the other containers' records. The caller holds the lock; on error,
+// teardown and settle undo what was made.
+func reserveNetwork(rec *record, opts networkOptions, hostname string, live []*record) error {
+	if opts.mode == "bridge" {
+		here := onThisNetwork(live)
+		if subnet := bridgeSubnet(); len(here) > 0 && subnet != opts.subnet {
+			return fmt.Errorf("bridge %s has subnet %s, in use by running containers: --subnet %s must wait until they exit", bridgeName, subnet, opts.subnet)
+		}
+		if err := checkPortsFree(opts.ports, here); err != nil {
+			return err
+		}
+		setup, _ := readBridgeSetup() // none yet: start from the gateway
+		address, err := freeAddress(opts.subnet, here, setup.LastGiven)
+		if err != nil {
+			return err
+		}
+		rec.Network = &networkRecord{Namespace: networkNamespace, Subnet: opts.subnet, Address: address,
+			HostVeth: "veth" + rec.ID[:8], Ports: opts.ports}
+		if err := rec.save(); err != nil {
+			return err
+		}
+		if err := syncNetwork(append(live, rec)); err != nil {
+			return err
+		}
+		if err := rememberGiven(address); err != nil {
+			return err
+		}
+	}
+	return writeNetworkFiles(rec.dir(), hostname, rec.Network)
+}
+
+// onThisNetwork returns the records of containers on this network
+// namespace's bridge.
+func onThisNetwork(records []*record) []*record {
+	var here []*record
+	for _, rec := range records {
+		if rec.Network != nil && rec.Network.Namespace == networkNamespace {
+			here = append(here, rec)
+		}
+	}
+	return here
+}
+
+// freeAddress returns the first address of subnet after the one given last
+// that no container here holds, going round: not the network's, the
+// gateway's or the broadcast address. Taking turns, as Docker does, keeps an
+// address that a container just gave back unused for a while: its dying
+// namespace may still answer for it (net.go's overview).
+func freeAddress(subnet netip.Prefix, here []*record, last netip.Addr) (netip.Addr, error) {
+	used := map[netip.Addr]bool{}
+	for _, rec := range here {
+		used[rec.Network.Address] = true
+	}
+	first, broadcast := gatewayOf(subnet).Next(), broadcastAddress(subnet)
+	a := last
+	if !subnet.Contains(a) || a.Less(first) || !a.Less(broadcast) {
+		a = gatewayOf(subnet)
+	}
+	// At most once round the subnet's host addresses.
+	for n := 1 << (32 - subnet.Bits()); n > 0; n-- {
+		if a = a.Next(); a == broadcast {
+			a = first
+		}
+		if !used[a] {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no free address left in %s: stop a container, or choose a larger --subnet", subnet)
+}
+
+// rememberGiven records address as the one given last, for freeAddress.
+func rememberGiven(address netip.Addr) error {
+	setup, err := readBridgeSetup()
+	if err != nil {
+		return err
+	}
+	setup.LastGiven = address
+	return writeJSON(bridgeState, setup)
+}
+
+// broadcastAddress returns the last address of an IPv4 subnet.
+func broadcastAddress(subnet netip.Prefix) netip.Addr {
+	a := subnet.Masked().Addr().As4()
+	host := uint32(1)<<(32-subnet.Bits()) - 1
+	for i := 0; i < 4; i++ {
+		a[3-i] |= byte(host >> (8 * i))
+	}
+	return netip.AddrFrom4(a)
+}
+
+// connect plugs the container whose PID 1 is pid into the bridge: a veth
+// pair with one end on the bridge and the other, eth0, in the container, with
+// its address and default route. With --network none (n is nil) it only
+// brings up lo.
+func connect(n *networkRecord, pid int) error {
+	// Inside the container's namespace, through a netlink socket opened
+	// there (like ip netns exec, or nsenter --net --target PID).
+	containerNS, err := netns.GetFromPid(pid)
+	if err != nil {
+		return fmt.Errorf("open network namespace of PID %d: %w", pid, err)
+	}
+	defer containerNS.Close()
+	inside, err := netlink.NewHandleAt(containerNS)
+	if err != nil {
+		return fmt.Errorf("netlink in the container's network namespace: %w", err)
+	}
+	defer inside.Close()
+	if err := setLinkUp(inside, "lo"); err != nil { // ip link set lo up
+		return err
+	}
+	if n == nil {
+		return nil
+	}
+	bridge, err := netlink.LinkByName(bridgeName)
+	if err != nil {
+		return fmt.Errorf("find bridge %s: %w", bridgeName, err)
+	}
+	// ip link add vethID master tinyrun0 type veth peer name eth0 netns PID
+	veth := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: n.HostVeth, MasterIndex: bridge.Attrs().Index},
+		PeerName:      "eth0",
+		PeerNamespace: netlink.NsPid(pid),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth pair %s/eth0: %w", n.HostVeth, err)
+	}
+	if err := netlink.LinkSetUp(veth); err != nil { // ip link set vethID up
+		return fmt.Errorf("set %s up: %w", n.HostVeth, err)
+	}
+	return configureEth0(inside, n.Address, n.Subnet)
+}
+
+// configureEth0 gives the container's eth0 its address, brings it up and
+// routes everything else through the gateway, the bridge's address.
+func configureEth0(inside *netlink.Handle, address netip.Addr, subnet netip.Prefix) error {
+	eth0, err := inside.LinkByName("eth0")
+	if err != nil {
+		return fmt.Errorf("find eth0 in the container: %w", err)
+	}
+	// ip addr add 10.77.0.2/24 dev eth0
+	addr := &netlink.Addr{IPNet: prefixToIPNet(netip.PrefixFrom(address, subnet.Bits()))}
+	if err := inside.AddrAdd(eth0, addr); err != nil {
+		return fmt.Errorf("add address %s to eth0: %w", address, err)
+	}
+	if err := setLinkUp(inside, "eth0"); err != nil { // ip link set eth0 up
+		return err
+	}
+	// ip route add default via 10.77.0.1
+	route := &netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: gatewayOf(subnet).AsSlice()}
+	if err := inside.RouteAdd(route); err != nil {
+		return fmt.Errorf("add default route via %s: %w", gatewayOf(subnet), err)
+	}
+	return nil
+}
+
+// signalReady tells the child, blocked in waitForNetwork, to go on.
+func signalReady(pipe *os.File) error {
+	if _, err := pipe.Write([]byte{1}); err != nil {
+		return fmt.Errorf("tell the container its network is ready: %w", err)
+	}
+	return pipe.Close()
+}
+
+// waitForNetwork blocks the child until the parent has set up its network:
+// it reads one byte from the pipe the parent passed as fd 3. End of file
+// instead means the parent failed and will kill us: run nothing.
+func waitForNetwork() error {
+	pipe := os.NewFile(3, "network-ready")
+	defer pipe.Close()
+	buf := make([]byte, 1)
+	if _, err := io.ReadFull(pipe, buf); err != nil {
+		return fmt.Errorf("wait for the network: the runtime gave up (%w)", err)
+	}
+	return nil
+}
+
+// networkFileNames are the files of /etc that describe the network, which the
+// parent writes per container and the child bind-mounts over the rootfs's,
+// as Docker does: the rootfs is shared by every container of steps 03-05.
+var networkFileNames = []string{"hosts", "hostname", "resolv.conf"}
+
+// writeNetworkFiles writes the container's /etc/hosts, /etc/hostname and
+// /etc/resolv.conf into dir.
+func writeNetworkFiles(dir, hostname string, n *networkRecord) error {
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if n != nil {
+		hosts += fmt.Sprintf("%s\t%s\n", n.Address, hostname)
+	}
+	files := map[string]string{
+		"hosts":       hosts,
+		"hostname":    hostname + "\n",
+		"resolv.conf": containerResolvConf(),
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// containerResolvConf returns the resolv.conf the container gets: the host's,
+// unless it names a resolver on the host's loopback (systemd-resolved's
+// 127.0.0.53), which the container's own loopback does not have. Then
+// systemd-resolved's list of upstream servers, and as a last resort public
+// resolvers, as Docker does.
+func containerResolvConf() string {
+	for _, path := range []string{"/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"} {
+		data, err := os.ReadFile(path)
+		if err == nil && hasNameserver(string(data)) && !usesLoopbackResolver(string(data)) {
+			return string(data)
+		}
+	}
+	return "# the host's resolver is on its loopback, out of the container's reach\nnameserver 8.8.8.8\nnameserver 1.1.1.1\n"
+}
+
+func hasNameserver(conf string) bool {
+	return strings.Contains(conf, "nameserver")
+}
+
+// usesLoopbackResolver reports whether resolv.conf text names a nameserver on 127.0.0.0/8 or ::1.
+func usesLoopbackResolver(conf string) bool {
+	for _, line := range strings.Split(conf, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[0] == "nameserver" {
+			if addr, err := netip.ParseAddr(fields[1]); err == nil && addr.IsLoopback() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bindNetworkFiles bind-mounts the files the parent wrote in dir over the
+// rootfs's /etc/hosts, /etc/hostname and /etc/resolv.conf. It runs in the
+// child before pivot_root, while dir (on the host) can still be reached.
+func bindNetworkFiles(rootfs, dir string) error {
+	// Paths are resolved on the host here: a symlinked etc (to /etc, say)
+	// would point these mounts, and the files created for them, at the host.
+	etc := filepath.Join(rootfs, "etc")
+	if info, err := os.Lstat(etc); err != nil || !info.IsDir() {
+		return fmt.Errorf("%s is not a directory: cannot mount the container's network files in it", etc)
+	}
+	for _, name := range networkFileNames {
+		target := filepath.Join(rootfs, "etc", name)
+		// A symlink would be followed by mount(2), perhaps out of the rootfs.
+		if info, err := os.Lstat(target); err == nil && !info.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file: cannot mount the container's %s over it", target, name)
+		}
+		// The mount point must exist; a rootfs without one gets an empty file.
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("create mount point %s: %w", target, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("create mount point %s: %w", target, err)
+		}
+		source := filepath.Join(dir, name)
+		if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind mount %s on %s: %w", source, target, err)
+		}
+		// Read-only: the files live in the host's /run, which a container
+		// that could write them could fill.
+		if err := setMountAttributes(target, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setMountAttributes sets the attributes attr (MOUNT_ATTR_RDONLY...) of the
+// mount at path, and with recursive of every mount below it too, leaving
+// its other attributes as they are (mount_setattr(2), Linux 5.12). A bind
+// remount, mount(2) with MS_REMOUNT|MS_BIND|MS_RDONLY, changes only the top
+// mount, and clears nosuid, nodev and noexec unless they are passed again.
+func setMountAttributes(path string, attr uint64, recursive bool) error {
+	flags := uint(0)
+	if recursive {
+		flags = unix.AT_RECURSIVE
+	}
+	err := unix.MountSetattr(unix.AT_FDCWD, path, flags, &unix.MountAttr{Attr_set: attr})
+	if errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("mount_setattr %s: %w: it needs Linux 5.12 or newer", path, err)
+	}
+	if err != nil {
+		return fmt.Errorf("mount_setattr %s: %w", path, err)
+	}
+	return nil
+}
+
+// setLinkUp brings the link called name up, through handle h.
+func setLinkUp(h *netlink.Handle, name string) error {
+	link, err := h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set %s up: %w", name, err)
+	}
+	return nil
+}
+
+// gatewayOf returns the subnet's first address, which the bridge holds.
+func gatewayOf(subnet netip.Prefix) netip.Addr {
+	return subnet.Masked().Addr().Next()
+}
+
+// networkNamespace names the network namespace the runtime runs in, for as
+// long as the machine is up: a bridge and its rules belong to one network
+// namespace, so their state and the containers' places on them do too. The
+// name is the namespace's inode number (/proc/self/ns/net) and its cookie
+// (SO_NETNS_COOKIE, Linux 5.14; man 7 socket). The inode alone would not do:
+// once a namespace is gone the kernel gives its inode to a new one, which
+// would then inherit the dead one's state, and restore its ip_forward. The
+// cookie is never given twice before a reboot.
+var networkNamespace = func() string {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		return "unknown"
+	}
+	cookie := uint64(0) // older kernels: the inode alone, with the weakness above
+	if fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
+		cookie, _ = unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
+		unix.Close(fd)
+	}
+	return fmt.Sprintf("%d-%d", st.Ino, cookie)
+}()
+
+// networkDir holds the state of this network namespace's bridge.
+var (
+	networkDir  = filepath.Join(stateDir, "net-"+networkNamespace)
+	bridgeState = filepath.Join(networkDir, "bridge.json")
+)
+
+// forgetDeadNamespaces removes the bridge state of namespaces that had this
+// namespace's inode: two namespaces that exist never share one, so those are
+// gone, and their bridge and rules with them. Nothing of theirs is restored.
+func forgetDeadNamespaces() error {
+	inode, _, _ := strings.Cut(networkNamespace, "-")
+	dirs, _ := filepath.Glob(filepath.Join(stateDir, "net-"+inode+"-*"))
+	for _, dir := range dirs {
+		if dir == networkDir {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove the state of a network namespace that is gone: %w", err)
+		}
+	}
+	return nil
+}
+
+// bridgeSetup is what setUpBridge and writeChains changed on the host, kept
+// in bridgeState for the runtime that takes it down, maybe another one.
+type bridgeSetup struct {
+	Subnet    netip.Prefix `json:"subnet"`
+	IPForward string       `json:"ipForward"` // ip_forward before, to restore
+	Iptables  string       `json:"iptables"`  // the iptables-restore that adds the rules (firewall.go)
+	Rules     string       `json:"rules"`     // the runtime's chains as last written
+	LastGiven netip.Addr   `json:"lastGiven"` // the address given last (freeAddress)
+}
+
+// The sysctls the bridge needs (the kernel's ip-sysctl.rst): forwarding
+// between interfaces at all, and 127.0.0.1 as a source on the bridge, for
+// published ports reached through the host's loopback.
+const (
+	ipForwardSysctl     = "/proc/sys/net/ipv4/ip_forward"
+	routeLocalnetSysctl = "/proc/sys/net/ipv4/conf/" + bridgeName + "/route_localnet"
+)
+
+// syncNetwork makes the bridge and its firewall rules match the containers
+// of records on it: it sets the bridge up for the first, rewrites the rules
+// when the published ports change, and takes it all down after the last.
+// The caller holds the lock.
+func syncNetwork(records []*record) error {
+	if err := forgetDeadNamespaces(); err != nil {
+		return err
+	}
+	here := onThisNetwork(records)
+	setup, err := readBridgeSetup()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	exists := err == nil
+	// A bridge left by containers reclaimed just now may have another
+	// subnet, or be half made: start again from the host as it was.
+	if exists && (len(here) == 0 || setup.Subnet != here[0].Network.Subnet || !linkExists(bridgeName)) {
+		if err := tearDownBridge(setup); err != nil {
+			return err
+		}
+		exists = false
+	}
+	if len(here) == 0 {
+		return nil
+	}
+	if !exists {
+		if setup, err = setUpBridge(here[0].Network.Subnet); err != nil {
+			// Half a bridge is worse than none: undo what was done.
+			return errors.Join(err, tearDownBridge(setup))
+		}
+	}
+	return writeChains(&setup, here)
+}
+
+// setUpBridge creates the bridge with the subnet's gateway address and turns
+// on forwarding; writeChains adds the rules. It records the host as it was
+// first, for tearDownBridge.
+func setUpBridge(subnet netip.Prefix) (bridgeSetup, error) {
+	setup := bridgeSetup{Subnet: subnet, IPForward: readTrimmed(ipForwardSysctl)}
+	if err := os.MkdirAll(networkDir, 0o700); err != nil {
+		return setup, fmt.Errorf("create %s: %w", networkDir, err)
+	}
+	if err := writeJSON(bridgeState, setup); err != nil {
+		return setup, err
+	}
+	// ip link add tinyrun0 type bridge
+	bridge := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: bridgeName}}
+	if err := netlink.LinkAdd(bridge); err != nil {
+		return setup, fmt.Errorf("create bridge %s: %w", bridgeName, err)
+	}
+	// ip addr add 10.77.0.1/24 dev tinyrun0
+	gateway := &netlink.Addr{IPNet: prefixToIPNet(netip.PrefixFrom(gatewayOf(subnet), subnet.Bits()))}
+	if err := netlink.AddrAdd(bridge, gateway); err != nil {
+		return setup, fmt.Errorf("add address %s to %s: %w", gatewayOf(subnet), bridgeName, err)
+	}
+	if err := netlink.LinkSetUp(bridge); err != nil { // ip link set tinyrun0 up
+		return setup, fmt.Errorf("set %s up: %w", bridgeName, err)
+	}
+	for _, sysctl := range []string{ipForwardSysctl, routeLocalnetSysctl} {
+		if err := os.WriteFile(sysctl, []byte("1"), 0o644); err != nil {
+			return setup, fmt.Errorf("enable %s: %w", sysctl, err)
+		}
+	}
+	return setup, nil
+}
+
+// tearDownBridge undoes setUpBridge and writeChains: the rules, the bridge,
+// the sysctl, and the bridge's state.
+func tearDownBridge(setup bridgeSetup) error {
+	err := removeChains(setup)
+	if link, lookupErr := netlink.LinkByName(bridgeName); lookupErr == nil {
+		if delErr := netlink.LinkDel(link); delErr != nil { // ip link del tinyrun0
+			err = errors.Join(err, fmt.Errorf("delete bridge %s: %w", bridgeName, delErr))
+		}
+	}
+	// Put ip_forward back as it was, so the host is left as found. (Docker
+	// leaves it on: software started meanwhile may have come to rely on it.)
+	if setup.IPForward != "" {
+		if wErr := os.WriteFile(ipForwardSysctl, []byte(setup.IPForward), 0o644); wErr != nil {
+			err = errors.Join(err, fmt.Errorf("restore %s: %w", ipForwardSysctl, wErr))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, path := range []string{bridgeState, networkDir} {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// bridgeSubnet returns the subnet the bridge was set up with.
+func bridgeSubnet() netip.Prefix {
+	setup, err := readBridgeSetup()
+	if err != nil {
+		return netip.Prefix{}
+	}
+	return setup.Subnet
+}
+
+func readBridgeSetup() (bridgeSetup, error) {
+	var setup bridgeSetup
+	data, err := os.ReadFile(bridgeState)
+	if err != nil {
+		return setup, err
+	}
+	if err := json.Unmarshal(data, &setup); err != nil {
+		return setup, fmt.Errorf("%s is damaged (%v): remove it by hand", bridgeState, err)
+	}
+	return setup, nil
+}
+
+func linkExists(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return err == nil
+}
+
+func readTrimmed(path string) string {
+	data, _ := os.ReadFile(path)
+	return strings.TrimSpace(string(data))
+}
+
+// prefixToIPNet converts for netlink, which speaks the older net package.
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}

@@ -1,0 +1,97 @@
+package main
+
+// The C half of exec: joining a running container's namespaces.
+//
+// setns(2) moves the calling thread into a namespace; a process whose
+// threads share its filesystem information cannot enter a mount namespace
+// (EINVAL), so only a single-threaded process can. A Go program is never
+// single-threaded: its runtime starts threads before main runs. So the join
+// happens in a C constructor, which the C library runs before it hands over
+// to Go's runtime, while the process still has one thread: the way runc's
+// nsexec does it.
+//
+// joinContainer runs in every start of this binary, and does nothing unless
+// exec set TINYRUN_JOIN in the environment. Then:
+//
+//	1. read a byte from fd 3: exec writes it once it has put this process
+//	   in the container's cgroup, which its children inherit
+//	2. setns(fd 4, every kind at once): fd 4 is a pidfd of the container's
+//	   PID 1 (Linux 5.8), so the namespaces are those of that very process,
+//	   never of one that took its PID since
+//	3. fork: a new PID namespace takes in only children (man 7
+//	   pid_namespaces), so the child is in the container's, and this
+//	   process is not. The child returns and Go starts in it (the "joined"
+//	   command, exec.go); this process waits for it, relays the signals exec
+//	   sends it, and exits with its status, as a shell reports it.
+//
+// Read: man 2 setns, man 2 pidfd_open, man 7 namespaces, man 2 sigaction.
+
+/*
+#cgo CFLAGS: -Wall -Werror
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// joined is 1 in the process that runs inside the container.
+int joined;
+
+// inside is the process inside the container, once forked.
+static pid_t inside;
+
+static void fail(const char *what) {
+	fprintf(stderr, "tinyrun: exec: %s: %s\n", what, strerror(errno));
+	_exit(125);
+}
+
+// relay passes on the signals that exec sends (si_code SI_USER), not those
+// a terminal sends its whole foreground process group, which reach the
+// process inside already.
+static void relay(int sig, siginfo_t *info, void *context) {
+	if (inside > 0 && info->si_code == SI_USER)
+		kill(inside, sig);
+}
+
+__attribute__((constructor)) static void joinContainer(void) {
+	if (getenv("TINYRUN_JOIN") == NULL)
+		return;
+	char go;
+	if (read(3, &go, 1) != 1)
+		fail("wait for the cgroup");
+	if (setns(4, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS) < 0)
+		fail("setns into the container's namespaces");
+	close(3);
+	close(4);
+	struct sigaction action = {.sa_sigaction = relay, .sa_flags = SA_SIGINFO | SA_RESTART};
+	int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++)
+		sigaction(relayed[i], &action, NULL);
+	inside = fork();
+	if (inside < 0)
+		fail("fork");
+	if (inside == 0) {
+		// Go's runtime installs its own handlers; none of these is left.
+		joined = 1;
+		return;
+	}
+	int status;
+	while (waitpid(inside, &status, 0) < 0)
+		if (errno != EINTR)
+			fail("wait");
+	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+}
+*/
+import "C"
+
+// joinVariable is the environment variable that tells joinContainer to join.
+const joinVariable = "TINYRUN_JOIN"
+
+// joinedByConstructor reports whether joinContainer moved this process into
+// a container. Without cgo this file is left out of the build, and this
+// binary cannot be built: exec would not work without it.
+func joinedByConstructor() bool { return C.joined == 1 }
