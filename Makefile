@@ -37,6 +37,8 @@ deps: ## install the packages the demo and the tests need, when missing (root)
 	@sh scripts/provision.sh --quiet
 
 build: go-found ## build every step into bin/, and step 07 also as bin/tinyrun
+	@if [ -d step07-full ] && ! command -v gcc >/dev/null && ! command -v cc >/dev/null; then \
+	  echo "make: step 07 needs a C compiler (its exec joins namespaces in C): run 'sudo make deps', or install gcc" >&2; exit 1; fi
 	$(GO) build -o bin/ $(addprefix ./,$(STEPS))
 	@if [ -x bin/step07-full ]; then ln -f bin/step07-full bin/tinyrun; fi
 

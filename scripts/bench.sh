@@ -9,6 +9,12 @@
 #           step 04 on three times: alone (it creates the bridge and removes
 #           it), with the bridge up (another container of the same step keeps
 #           it, as a Docker host keeps its own), and with --network none
+#           (step 07 with --rm, so that its containers go as the others' do)
+#
+# With step 07, a second table: 100 detached containers (run -d), each with
+# an address on the bridge, started at once, listed with ps, then removed at
+# once with rm -f; the memory of their monitors; and proof that nothing is
+# left (ps -a lists none, and the runtime's state directories are gone).
 #
 # Run by 'sudo make bench' (after 'make build rootfs'). BENCH_RUNS sets the
 # runs per case (default 50); the median is printed, with its ratio to the
@@ -66,10 +72,13 @@ fi
 work=$(mktemp -d /tmp/tinyrun-bench.XXXXXX)
 netns=tinyrun-bench
 image=tinyrun-bench-busybox
+programName=tinyrun # step 07's, which its monitors show in ps
 keeper=   # the PID of the runtime whose container keeps the bridge up
 imported= # set once the image is imported
 cleanup() {
 	[ -z "$keeper" ] || stop_keeper || true
+	# The detached containers of a bench cut short, and only those.
+	[ ! -s "$work/ids" ] || in_netns bin/step07-full rm -f $(cat "$work/ids") >/dev/null 2>&1 || true
 	[ -z "$imported" ] || bin/step06-overlayfs rmi "$image" >/dev/null || true
 	if [ -e "/run/netns/$netns" ]; then
 		left=$(ip -n "$netns" -o link show | awk -F': ' '$2 != "lo" {print $2}')
@@ -146,9 +155,10 @@ stop_keeper() {
 	[ "$status" = 0 ] || { echo "bench: the container that kept the bridge up exited with status $status" >&2; return 1; }
 }
 
-# image_arg BIN: the image argument BIN's run needs (step 06 on), if any.
-image_arg() {
-	case $(basename "$1") in step0[1-5]-*) ;; *) echo "$image" ;; esac
+# run_args BIN: what BIN's run needs before its command: the image (step 06
+# on), and --rm (step 07, which otherwise keeps the exited container).
+run_args() {
+	case $(basename "$1") in step0[1-5]-*) ;; step06-*) echo "$image" ;; *) echo "--rm $image" ;; esac
 }
 
 import_image() {
@@ -177,9 +187,9 @@ table() {
 	# which the lone container creates and removes; then with the bridge
 	# kept up by another container of the step; then with --network none,
 	# which matches runc's default spec: a network namespace with loopback only.
-	for bin in bin/step0[1-6]-*; do
+	for bin in bin/step0[1-7]-*; do
 		name=$(basename "$bin")
-		arg=($(image_arg "$bin"))
+		arg=($(run_args "$bin"))
 		median[$name]=$(median_ms "$bin" run "${arg[@]}" true)
 		cases+=("$name")
 		case $name in step0[1-3]-*) continue ;; esac
@@ -198,6 +208,61 @@ table() {
 		awk -v c="$c" -v m="${median[$c]}" -v f="${median[floor]}" -v r="${median[runc]}" \
 			'BEGIN {printf "%-32s %10.1f %10.1f %10.2f\n", c, m, m / f, m / r}'
 	done
+	[ ! -x bin/step07-full ] || detached 100
+}
+
+# detached N: N containers of step 07 started at once with run -d, each
+# with an address on the bridge, then removed at once with rm -f.
+detached() {
+	local n=$1 bin=bin/step07-full i start end ids monitors rss
+	start=${EPOCHREALTIME/./}
+	for ((i = 0; i < n; i++)); do
+		in_netns "$bin" run -d "$image" sleep 1000 >>"$work/ids" 2>>"$work/errors" &
+	done
+	wait
+	end=${EPOCHREALTIME/./}
+	[ ! -s "$work/errors" ] || { echo "bench: run -d failed: $(head -n 1 "$work/errors")" >&2; exit 1; }
+	local started=$(((end - start) / 1000))
+	# The monitors: the runtimes whose command line has --monitor.
+	monitors=$(pgrep -f -- "^$programName run --monitor" || true)
+	rss=$(for p in $monitors; do awk '/^VmRSS:/ {print $2}' "/proc/$p/status"; done | sort -n)
+	local count=$(echo "$rss" | grep -c . || true)
+	local psTimes=()
+	for ((i = 0; i < 20; i++)); do
+		start=${EPOCHREALTIME/./}
+		in_netns "$bin" ps >/dev/null
+		end=${EPOCHREALTIME/./}
+		psTimes+=($((end - start)))
+	done
+	local listed=$(in_netns "$bin" ps -q | wc -l)
+	ids=$(cat "$work/ids")
+	start=${EPOCHREALTIME/./}
+	for id in $ids; do in_netns "$bin" rm -f "$id" >/dev/null 2>>"$work/errors" & done
+	wait
+	end=${EPOCHREALTIME/./}
+	[ ! -s "$work/errors" ] || { echo "bench: rm -f failed: $(head -n 1 "$work/errors")" >&2; exit 1; }
+	local removed=$(((end - start) / 1000))
+	local left=$(in_netns "$bin" ps -aq | wc -l)
+	echo
+	echo "tinyrun bench: $n detached containers (run -d), each with an address on the bridge"
+	printf '%-48s %10s
+' "started at once, all running (ms)" "$started"
+	printf '%-48s %10s
+' "listed by ps (containers)" "$listed"
+	printf '%-48s %10s
+' "ps with them all, median of 20 (ms)" "$(printf '%s\n' "${psTimes[@]}" | median | awk '{printf "%.1f", $1 / 1000}')"
+	printf '%-48s %10s
+' "monitors found" "$count"
+	printf '%-48s %10s
+' "monitor RSS, median (KiB)" "$(echo "$rss" | median)"
+	printf '%-48s %10s
+' "monitor RSS, largest (KiB)" "$(echo "$rss" | tail -n 1)"
+	printf '%-48s %10s
+' "removed at once with rm -f (ms)" "$removed"
+	printf '%-48s %10s
+' "left afterwards (ps -a)" "$left"
+	printf '%-48s %10s
+' "runtime state directories left" "$(ls -d /run/tinyrun/containers /var/lib/tinyrun/containers 2>/dev/null | wc -l)"
 }
 
 # The phases of one bridged start and exit, as an awk program that reads one

@@ -92,8 +92,23 @@ if [ -x bin/step06-overlayfs ]; then
 	show "bin/step06-overlayfs run busybox ls /etc"
 	say "A volume outlives its container:"
 	show "mkdir -p /tmp/tinyrun-demo && bin/step06-overlayfs run -v /tmp/tinyrun-demo:/data busybox sh -c 'echo kept > /data/file' && cat /tmp/tinyrun-demo/file && rm -r /tmp/tinyrun-demo"
-	if [ -n "${imported_busybox:-}" ]; then bin/step06-overlayfs rmi busybox; fi
 fi
+
+if [ -x bin/step07-full ]; then
+	heading "step07-full: tinyrun, a runtime to live with (docs/07-full.md)"
+	say "A web server in the background (-d), watched by a monitor; run prints its ID and returns:"
+	show "bin/step07-full run -d --name web -p 8080:80 busybox sh -c 'echo hello from web > /index.html; exec httpd -f -v -p 80 -h /'"
+	show "bin/step07-full ps"
+	show "busybox wget -q -O - http://127.0.0.1:8080/"
+	say "What it wrote (httpd -v logs each request on stderr), and a command run inside it (exec):"
+	show "bin/step07-full logs web"
+	show "bin/step07-full exec web ps"
+	say "stop sends SIGTERM, then SIGKILL; the container stays, exited, until rm:"
+	show "bin/step07-full stop -t 1 web && bin/step07-full ps -a"
+	show "bin/step07-full rm web"
+fi
+
+if [ -n "${imported_busybox:-}" ]; then bin/step06-overlayfs rmi busybox; fi
 
 heading "That was every step built so far."
 say "Next: read docs/00-introduction.md, or try one yourself: sudo make shell STEP=3"

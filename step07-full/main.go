@@ -203,7 +203,7 @@ func main() {
 		Name:  programName,
 		Usage: "run containers of images, and look after them: a small runtime to read and compare with Docker's",
 		Commands: []*cli.Command{runCommand, psCommand, logsCommand, execIntoCommand, stopCommand, killCommand, rmCommand,
-			commitCommand, importCommand, imagesCommand, rmiCommand, cleanupCommand, initCommand, joinedCommand},
+			commitCommand, importCommand, imagesCommand, rmiCommand, cleanupCommand, initCommand, joinedCommand, endedCommand},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,
 		Action: func(ctx *cli.Context) error {
@@ -274,6 +274,11 @@ func run(c containerConfig) (err error) {
 	}
 	stopAfter("started")
 	stdio.started(commandStarted(report)) // run -d returns; a terminal starts relaying
+	if c.monitor {
+		// A monitor waits as a small C program, which release runs after
+		// (monitor.go): this returns only if it could not become one.
+		return waitAsMonitor(cmd, rec, c.limits)
+	}
 	return wait(cmd, signals, rec.Cgroup, c.limits)
 }
 
@@ -400,10 +405,15 @@ func killAndWait(cmd *exec.Cmd, err error) error {
 func wait(cmd *exec.Cmd, signals chan os.Signal, cg *cgroup, l limits) error {
 	stopForwarding := forwardSignals(cmd.Process, signals)
 	defer stopForwarding()
-	status := containerExitStatus(cmd.Wait())
+	return explainExit(containerExitStatus(cmd.Wait()), cg, l.memoryString())
+}
+
+// explainExit returns how the container ended: its exit status, with the
+// reason when the OOM killer killed it (memory names the limit).
+func explainExit(status error, cg *cgroup, memory string) error {
 	// Killed (128+SIGKILL), and the OOM killer did kill in its cgroup.
 	if status == exitStatus(128+9) && cg.oomKilled() {
-		return fmt.Errorf("container was killed: out of memory %s: %w", l.memoryString(), status)
+		return fmt.Errorf("container was killed: out of memory %s: %w", memory, status)
 	}
 	return status
 }
@@ -532,9 +542,17 @@ func containerExitStatus(waitErr error) error {
 	if !errors.As(waitErr, &exitErr) {
 		return fmt.Errorf("wait for container process: %w", waitErr)
 	}
-	status := exitErr.Sys().(syscall.WaitStatus)
+	return waitStatusError(exitErr.Sys().(syscall.WaitStatus))
+}
+
+// waitStatusError is how a process that status (wait(2)) describes ended,
+// as the error run returns: nil for 0, else its exitStatus.
+func waitStatusError(status syscall.WaitStatus) error {
 	if status.Signaled() {
 		return exitStatus(128 + int(status.Signal()))
+	}
+	if status.ExitStatus() == 0 {
+		return nil
 	}
 	return exitStatus(status.ExitStatus())
 }

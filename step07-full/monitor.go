@@ -15,13 +15,75 @@
 //	         monitor's error, which it prints as its own
 //
 // The container writes its log itself: the log file is its stdout and
-// stderr, so the monitor copies nothing and costs nothing while it waits.
-// The container's parent-death signal is tied to the monitor (pid.go): a
-// monitor killed with SIGKILL takes its container with it, and the next
-// command that takes the lock records it as exited (reclaim, state.go).
+// stderr, so the monitor copies nothing. And while it waits, the monitor is
+// not a Go program: a Go runtime holds some 10 MB (its heap, its threads,
+// the pages of this binary it has touched) for nothing but a wait(2), times
+// every container. So once the container runs, the monitor execs itself
+// (execve(2) keeps the PID, and so the container as its child) with
+// TINYRUN_WAIT set, and the C constructor below, which runs before Go's
+// runtime does, waits for the container, relaying the signals sent to the
+// monitor, and then execs the hidden command "ended", in Go again, which
+// records the end and releases what the container held. Podman's conmon is
+// written in C for the same reason.
 //
-// Read: man 2 setsid, man 2 wait4, man 7 pipe.
+//	monitor (Go)   ... started; execve with TINYRUN_WAIT=PID
+//	waiter (C)     waitpid(PID): some hundreds of KB while the container runs
+//	ended (Go)     release (main.go) with the wait status, then exit
+//
+// The container's parent-death signal is tied to the monitor (pid.go),
+// whichever of the three it is: a monitor killed with SIGKILL takes its
+// container with it, and the next command that takes the lock records it
+// as exited (reclaim, state.go).
+//
+// Read: man 2 setsid, man 2 wait4, man 2 execve, man 7 pipe.
 package main
+
+/*
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// container is the process the monitor waits for.
+static pid_t container;
+
+// passOn relays to the container the signals sent to the monitor (si_code
+// SI_USER), as the Go monitor did before it became this waiter.
+static void passOn(int sig, siginfo_t *info, void *context) {
+	if (container > 0 && info->si_code == SI_USER)
+		kill(container, sig);
+}
+
+__attribute__((constructor)) static void waitForContainer(int argc, char **argv, char **envp) {
+	const char *pid = getenv("TINYRUN_WAIT");
+	if (pid == NULL)
+		return;
+	container = atoi(pid);
+	struct sigaction action = {.sa_sigaction = passOn, .sa_flags = SA_SIGINFO | SA_RESTART};
+	int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++)
+		sigaction(relayed[i], &action, NULL);
+	int status;
+	while (waitpid(container, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = -1; // not a child: "ended" reports it
+			break;
+		}
+	}
+	char text[16];
+	snprintf(text, sizeof text, "%d", status);
+	setenv("TINYRUN_WAIT_STATUS", text, 1);
+	unsetenv("TINYRUN_WAIT");
+	execv("/proc/self/exe", argv); // the same arguments: "ended ID MEMORY"
+	fprintf(stderr, "tinyrun: exec the end of the monitor: %s\n", strerror(errno));
+	_exit(125);
+}
+*/
+import "C"
 
 import (
 	"errors"
@@ -29,9 +91,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
 
@@ -110,4 +174,34 @@ func logStdio(rec *record) (*containerStdio, error) {
 		},
 		close: func() { log.Close(); null.Close() },
 	}, nil
+}
+
+// waitAsMonitor makes the monitor, once its container runs, the C waiter
+// above: it execs this binary again, as "ended", with TINYRUN_WAIT naming
+// the container. It returns only if the exec fails.
+func waitAsMonitor(cmd *exec.Cmd, rec *record, l limits) error {
+	env := append(os.Environ(), "TINYRUN_WAIT="+strconv.Itoa(cmd.Process.Pid))
+	err := unix.Exec("/proc/self/exe", []string{programName, "ended", rec.ID, l.memoryString()}, env)
+	return killAndWait(cmd, fmt.Errorf("exec the monitor's waiter: %w", err))
+}
+
+// endedCommand is the monitor once its container has ended: it releases
+// what run reserved, as run does at its end, with the wait status the
+// waiter passed on.
+var endedCommand = &cli.Command{
+	Name:   "ended",
+	Usage:  "record how a detached container ended, and release it (the monitor runs it; do not call it yourself)",
+	Hidden: true,
+	Action: func(ctx *cli.Context) error {
+		rec, err := readRecord(ctx.Args().Get(0))
+		if err != nil {
+			return err
+		}
+		status, err := strconv.Atoi(os.Getenv("TINYRUN_WAIT_STATUS"))
+		if err != nil || status < 0 {
+			return release(rec, errors.New("the monitor lost its container: no wait status"))
+		}
+		how := explainExit(waitStatusError(syscall.WaitStatus(status)), rec.Cgroup, ctx.Args().Get(1))
+		return errors.Join(how, release(rec, how))
+	},
 }
