@@ -26,8 +26,13 @@
 //	filter TINYRUN-FORWARD      what the bridge may forward (a host whose FORWARD
 //	                            policy is DROP, as with Docker, would drop it all)
 //
+// With more than one bridge (a network of "network create" has its own),
+// each gets the same rules, and one more thing: what one bridge forwards to
+// another is dropped, so that containers of two networks cannot reach each
+// other (except through a published port, as from anywhere else).
+//
 // Order: syncNetwork (net.go) calls writeChains whenever the containers on
-// the bridge change, and tearDownBridge calls removeChains after the last.
+// the bridges change, and tearDownNetwork calls removeChains after the last.
 //
 // Read: man 8 iptables, man 8 iptables-restore, man 8 iptables-extensions
 // (MASQUERADE, DNAT, addrtype, conntrack), the kernel's ip-sysctl.rst
@@ -71,45 +76,58 @@ var jumps = []rule{
 	{"filter", "-A FORWARD -j " + forwardChain},
 }
 
-// chainRules are the runtime's chains, whole, for the containers here.
-func chainRules(subnet string, here []*record) []rule {
+// chainRules are the runtime's chains, whole, for the bridges of setup and
+// the containers here.
+func chainRules(setup *bridgeSetup, here []*record) []rule {
 	rules := []rule{
 		// route_localnet (net.go) lets 127.0.0.0/8 through the bridge; a
 		// container must not use that to reach the host's loopback services
 		// (CVE-2020-8558): drop what comes in addressed to 127/8 elsewhere than lo.
 		{"raw", "-A " + localnetChain + " -d 127.0.0.0/8 ! -i lo -j DROP"},
-		// Containers reach the outside behind the host's address.
-		{"nat", "-A " + masqueradeChain + " -s " + subnet + " ! -o " + bridgeName + " -j MASQUERADE"},
-		// The host's 127.0.0.1 reaches a published port: the container
-		// could not answer 127.0.0.1, so it sees the gateway instead.
-		{"nat", "-A " + masqueradeChain + " -s 127.0.0.0/8 -o " + bridgeName + " -j MASQUERADE"},
-		// Containers may send anywhere; only replies come back in, and
-		// the published ports, below: nothing else, even from a machine
-		// of the host's network that routes the subnet through the host.
-		{"filter", "-A " + forwardChain + " -i " + bridgeName + " -j ACCEPT"},
-		{"filter", "-A " + forwardChain + " -o " + bridgeName + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"},
 	}
-	for _, rec := range here {
-		n := rec.Network
-		for _, p := range n.Ports {
-			match := fmt.Sprintf("-p %s -m %s --dport ", p.Protocol, p.Protocol)
-			rules = append(rules,
-				rule{"nat", "-A " + dnatChain + " " + match + strconv.Itoa(int(p.HostPort)) +
-					" -j DNAT --to-destination " + n.Address.String() + ":" + strconv.Itoa(int(p.ContainerPort))},
-				rule{"filter", "-A " + forwardChain + " -d " + n.Address.String() + "/32 -o " + bridgeName + " " +
-					match + strconv.Itoa(int(p.ContainerPort)) + " -j ACCEPT"})
+	bridges := sortedKeys(setup.Bridges)
+	for _, bridge := range bridges {
+		rules = append(rules,
+			// Containers reach the outside behind the host's address.
+			rule{"nat", "-A " + masqueradeChain + " -s " + setup.Bridges[bridge].Subnet.String() + " ! -o " + bridge + " -j MASQUERADE"},
+			// The host's 127.0.0.1 reaches a published port: the container
+			// could not answer 127.0.0.1, so it sees the gateway instead.
+			rule{"nat", "-A " + masqueradeChain + " -s 127.0.0.0/8 -o " + bridge + " -j MASQUERADE"},
+			// Between the containers of one bridge.
+			rule{"filter", "-A " + forwardChain + " -i " + bridge + " -o " + bridge + " -j ACCEPT"},
+			// Into the bridge, only replies come back, and the published
+			// ports, below: nothing else, even from a machine of the
+			// host's network that routes the subnet through the host.
+			rule{"filter", "-A " + forwardChain + " -o " + bridge + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"})
+		for _, rec := range onBridge(here, bridge) {
+			n := rec.Network
+			for _, p := range n.Ports {
+				match := fmt.Sprintf("-p %s -m %s --dport ", p.Protocol, p.Protocol)
+				rules = append(rules,
+					rule{"nat", "-A " + dnatChain + " " + match + strconv.Itoa(int(p.HostPort)) +
+						" -j DNAT --to-destination " + n.Address.String() + ":" + strconv.Itoa(int(p.ContainerPort))},
+					rule{"filter", "-A " + forwardChain + " -d " + n.Address.String() + "/32 -o " + bridge + " " +
+						match + strconv.Itoa(int(p.ContainerPort)) + " -j ACCEPT"})
+			}
 		}
+		// Whatever else is forwarded to the bridge, from outside or from
+		// another bridge, is dropped, whatever the FORWARD chain's policy
+		// (Docker 28 closed the same gap).
+		rules = append(rules, rule{"filter", "-A " + forwardChain + " -o " + bridge + " -j DROP"})
 	}
-	// Last: whatever else is forwarded to the bridge is dropped, whatever the
-	// FORWARD chain's policy (Docker 28 closed the same gap).
-	return append(rules, rule{"filter", "-A " + forwardChain + " -o " + bridgeName + " -j DROP"})
+	// Last, so that the drops above come first: containers may send
+	// anywhere else.
+	for _, bridge := range bridges {
+		rules = append(rules, rule{"filter", "-A " + forwardChain + " -i " + bridge + " -j ACCEPT"})
+	}
+	return rules
 }
 
 // writeChains writes the runtime's chains for the containers here, if they
 // changed, and with the first container the jumps to them. It records what
 // it wrote in setup.
 func writeChains(setup *bridgeSetup, here []*record) error {
-	rules := chainRules(setup.Subnet.String(), here)
+	rules := chainRules(setup, here)
 	text := restoreInput(rules)
 	if text == setup.Rules {
 		return nil // the same rules: nothing to run
@@ -196,7 +214,7 @@ func chooseIptables(setup *bridgeSetup) (present map[rule]bool, err error) {
 			tried = append(tried, err.Error())
 			continue
 		}
-		// Recorded before it adds anything, for tearDownBridge.
+		// Recorded before it adds anything, for tearDownNetwork.
 		setup.Iptables = restore
 		return present, writeJSON(bridgeState, setup)
 	}

@@ -46,6 +46,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -58,7 +59,8 @@ import (
 // netCloneFlags asks clone(2) for a new network namespace for the child.
 const netCloneFlags = unix.CLONE_NEWNET
 
-// bridgeName is the host's bridge that every container's veth is plugged into.
+// bridgeName is the host's bridge of the default network, "bridge"; a
+// network made with "network create" has one of its own (networks.go).
 const bridgeName = "tinyrun0"
 
 // defaultSubnet is the containers' subnet. It avoids Docker's 172.17.0.0/16,
@@ -68,12 +70,12 @@ const defaultSubnet = "10.77.0.0/24"
 var (
 	networkFlag = &cli.StringFlag{
 		Name:  "network",
-		Usage: "bridge (a bridge, NAT and an address of its own) or none (loopback only)",
+		Usage: "bridge (a bridge, NAT and an address of its own), none (loopback only), or a network of 'network ls'",
 		Value: "bridge",
 	}
 	subnetFlag = &cli.StringFlag{
 		Name:  "subnet",
-		Usage: "the bridge's subnet, gateway first, e.g. 10.78.0.0/24",
+		Usage: "the default bridge's subnet, gateway first, e.g. 10.78.0.0/24",
 		Value: defaultSubnet,
 	}
 	publishFlag = &cli.StringSliceFlag{
@@ -87,8 +89,9 @@ var (
 
 // networkOptions is what the user asked for, checked.
 type networkOptions struct {
-	mode   string       // "bridge" or "none"
-	subnet netip.Prefix // with mode bridge
+	mode   string       // "bridge", "none", or a network's name
+	bridge string       // the bridge to plug into; "" with none
+	subnet netip.Prefix // the bridge's
 	ports  []portMapping
 }
 
@@ -107,17 +110,29 @@ func (p portMapping) String() string {
 // parseNetworkOptions checks --network, --subnet and -p. It runs in the parent
 // before anything is created.
 func parseNetworkOptions(ctx *cli.Context) (networkOptions, error) {
-	opts := networkOptions{mode: ctx.String("network")}
-	if opts.mode != "bridge" && opts.mode != "none" {
-		return opts, fmt.Errorf("unknown --network %q: use bridge or none", opts.mode)
-	}
-	subnet, err := netip.ParsePrefix(ctx.String("subnet"))
-	// Private (RFC 1918) only: a public, loopback or multicast range on the
-	// bridge would hijack the host's routes to it.
-	if err != nil || !subnet.Addr().Is4() || !subnet.Addr().IsPrivate() || subnet.Bits() > 30 || subnet.Bits() < 8 || subnet.Masked() != subnet {
-		return opts, fmt.Errorf("--subnet %q is not a private IPv4 network (10/8, 172.16/12, 192.168/16) of at least 4 addresses, such as %s", ctx.String("subnet"), defaultSubnet)
+	opts := networkOptions{mode: ctx.String("network"), bridge: bridgeName}
+	subnet, err := parseSubnet(ctx.String("subnet"))
+	if err != nil {
+		return opts, err
 	}
 	opts.subnet = subnet
+	switch opts.mode {
+	case "bridge":
+		if err := checkSubnetFree(subnet); err != nil {
+			return opts, err
+		}
+	case "none":
+		opts.bridge = ""
+	default:
+		n, err := findNetwork(opts.mode)
+		if err != nil {
+			return opts, err
+		}
+		if ctx.IsSet("subnet") {
+			return opts, fmt.Errorf("--subnet with --network %s: the network has its subnet, %s; leave out --subnet", n.Name, n.Subnet)
+		}
+		opts.bridge, opts.subnet = n.bridge(), n.Subnet
+	}
 	for _, spec := range ctx.StringSlice("publish") {
 		p, err := parsePortMapping(spec)
 		if err != nil {
@@ -134,6 +149,17 @@ func parseNetworkOptions(ctx *cli.Context) (networkOptions, error) {
 		return opts, errors.New("-p needs a network: leave out --network none")
 	}
 	return opts, nil
+}
+
+// parseSubnet checks a bridge's subnet: private (RFC 1918) only, since a
+// public, loopback or multicast range on a bridge would hijack the host's
+// routes to it.
+func parseSubnet(text string) (netip.Prefix, error) {
+	subnet, err := netip.ParsePrefix(text)
+	if err != nil || !subnet.Addr().Is4() || !subnet.Addr().IsPrivate() || subnet.Bits() > 30 || subnet.Bits() < 8 || subnet.Masked() != subnet {
+		return subnet, fmt.Errorf("--subnet %q is not a private IPv4 network (10/8, 172.16/12, 192.168/16) of at least 4 addresses, such as %s", text, defaultSubnet)
+	}
+	return subnet, nil
 }
 
 // parsePortMapping parses HOSTPORT:CONTAINERPORT[/tcp|/udp].
@@ -168,6 +194,8 @@ func parsePortMapping(spec string) (portMapping, error) {
 // (state.go): what reserveNetwork leased, and syncNetwork gives back.
 type networkRecord struct {
 	Namespace string        `json:"namespace"` // the host's network namespace it was made in (networkNamespace)
+	Network   string        `json:"network"`   // bridge (the default), or a network's name
+	Bridge    string        `json:"bridge"`
 	Subnet    netip.Prefix  `json:"subnet"`
 	Address   netip.Addr    `json:"address"`
 	HostVeth  string        `json:"hostVeth"`
@@ -180,36 +208,56 @@ type networkRecord struct {
 // the other containers' records. The caller holds the lock; on error,
 // teardown and settle undo what was made.
 func reserveNetwork(rec *record, opts networkOptions, hostname string, live []*record) error {
-	if opts.mode == "bridge" {
-		here := onThisNetwork(live)
-		if subnet := bridgeSubnet(); len(here) > 0 && subnet != opts.subnet {
-			return fmt.Errorf("bridge %s has subnet %s, in use by running containers: --subnet %s must wait until they exit", bridgeName, subnet, opts.subnet)
+	if opts.bridge != "" {
+		if opts.mode != "bridge" { // a network may have been removed since parseNetworkOptions
+			if _, err := findNetwork(opts.mode); err != nil {
+				return err
+			}
 		}
-		if err := checkPortsFree(opts.ports, here); err != nil {
+		here := onBridge(live, opts.bridge)
+		setup, _ := readBridgeSetup() // none yet: start from the gateway
+		b := setup.Bridges[opts.bridge]
+		if b == nil {
+			b = &bridgeInfo{}
+		}
+		if len(here) > 0 && b.Subnet != opts.subnet {
+			return fmt.Errorf("bridge %s has subnet %s, in use by running containers: --subnet %s must wait until they exit", opts.bridge, b.Subnet, opts.subnet)
+		}
+		if err := checkPortsFree(opts.ports, onThisNetwork(live)); err != nil {
 			return err
 		}
-		setup, _ := readBridgeSetup() // none yet: start from the gateway
-		address, err := freeAddress(opts.subnet, here, setup.LastGiven)
+		address, err := freeAddress(opts.subnet, here, b.LastGiven)
 		if err != nil {
 			return err
 		}
-		rec.Network = &networkRecord{Namespace: networkNamespace, Subnet: opts.subnet, Address: address,
-			HostVeth: "veth" + rec.ID[:8], Ports: opts.ports}
+		rec.Network = &networkRecord{Namespace: networkNamespace, Network: opts.mode, Bridge: opts.bridge, Subnet: opts.subnet,
+			Address: address, HostVeth: "veth" + rec.ID[:8], Ports: opts.ports}
 		if err := rec.save(); err != nil {
 			return err
 		}
 		if err := syncNetwork(append(live, rec)); err != nil {
 			return err
 		}
-		if err := rememberGiven(address); err != nil {
+		if err := rememberGiven(opts.bridge, address); err != nil {
 			return err
 		}
 	}
 	return writeNetworkFiles(rec.dir(), hostname, rec.Network)
 }
 
+// onBridge returns the records of containers on bridge, here.
+func onBridge(records []*record, bridge string) []*record {
+	var on []*record
+	for _, rec := range onThisNetwork(records) {
+		if rec.Network.Bridge == bridge {
+			on = append(on, rec)
+		}
+	}
+	return on
+}
+
 // onThisNetwork returns the records of containers on this network
-// namespace's bridge.
+// namespace's bridges.
 func onThisNetwork(records []*record) []*record {
 	var here []*record
 	for _, rec := range records {
@@ -247,13 +295,13 @@ func freeAddress(subnet netip.Prefix, here []*record, last netip.Addr) (netip.Ad
 	return netip.Addr{}, fmt.Errorf("no free address left in %s: stop a container, or choose a larger --subnet", subnet)
 }
 
-// rememberGiven records address as the one given last, for freeAddress.
-func rememberGiven(address netip.Addr) error {
+// rememberGiven records address as the one given last on bridge, for freeAddress.
+func rememberGiven(bridge string, address netip.Addr) error {
 	setup, err := readBridgeSetup()
 	if err != nil {
 		return err
 	}
-	setup.LastGiven = address
+	setup.Bridges[bridge].LastGiven = address
 	return writeJSON(bridgeState, setup)
 }
 
@@ -290,9 +338,9 @@ func connect(n *networkRecord, pid int) error {
 	if n == nil {
 		return nil
 	}
-	bridge, err := netlink.LinkByName(bridgeName)
+	bridge, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
-		return fmt.Errorf("find bridge %s: %w", bridgeName, err)
+		return fmt.Errorf("find bridge %s: %w", n.Bridge, err)
 	}
 	// ip link add vethID master tinyrun0 type veth peer name eth0 netns PID
 	veth := &netlink.Veth{
@@ -506,7 +554,7 @@ var networkNamespace = func() string {
 	return fmt.Sprintf("%d-%d", st.Ino, cookie)
 }()
 
-// networkDir holds the state of this network namespace's bridge.
+// networkDir holds the state of this network namespace's bridges.
 var (
 	networkDir  = filepath.Join(stateDir, "net-"+networkNamespace)
 	bridgeState = filepath.Join(networkDir, "bridge.json")
@@ -530,27 +578,35 @@ func forgetDeadNamespaces() error {
 }
 
 // bridgeSetup is what setUpBridge and writeChains changed on the host, kept
-// in bridgeState for the runtime that takes it down, maybe another one.
+// in bridgeState for the runtime that takes it down, maybe another one: the
+// bridges, and what they share, ip_forward and the firewall's chains.
 type bridgeSetup struct {
+	Bridges   map[string]*bridgeInfo `json:"bridges"`   // by name: those set up
+	IPForward string                 `json:"ipForward"` // ip_forward before, to restore
+	Iptables  string                 `json:"iptables"`  // the iptables-restore that adds the rules (firewall.go)
+	Rules     string                 `json:"rules"`     // the runtime's chains as last written
+}
+
+// bridgeInfo is one bridge's part of the setup.
+type bridgeInfo struct {
 	Subnet    netip.Prefix `json:"subnet"`
-	IPForward string       `json:"ipForward"` // ip_forward before, to restore
-	Iptables  string       `json:"iptables"`  // the iptables-restore that adds the rules (firewall.go)
-	Rules     string       `json:"rules"`     // the runtime's chains as last written
 	LastGiven netip.Addr   `json:"lastGiven"` // the address given last (freeAddress)
 }
 
-// The sysctls the bridge needs (the kernel's ip-sysctl.rst): forwarding
-// between interfaces at all, and 127.0.0.1 as a source on the bridge, for
+// The sysctls the bridges need (the kernel's ip-sysctl.rst): forwarding
+// between interfaces at all, and 127.0.0.1 as a source on a bridge, for
 // published ports reached through the host's loopback.
-const (
-	ipForwardSysctl     = "/proc/sys/net/ipv4/ip_forward"
-	routeLocalnetSysctl = "/proc/sys/net/ipv4/conf/" + bridgeName + "/route_localnet"
-)
+const ipForwardSysctl = "/proc/sys/net/ipv4/ip_forward"
 
-// syncNetwork makes the bridge and its firewall rules match the containers
-// of records on it: it sets the bridge up for the first, rewrites the rules
-// when the published ports change, and takes it all down after the last.
-// The caller holds the lock.
+func routeLocalnetSysctl(bridge string) string {
+	return "/proc/sys/net/ipv4/conf/" + bridge + "/route_localnet"
+}
+
+// syncNetwork makes the bridges and the firewall rules match the
+// containers of records: it sets a bridge up for its first container,
+// rewrites the rules when the containers' ports or bridges change, takes a
+// bridge down after its last, and what the bridges share after the last of
+// all. The caller holds the lock.
 func syncNetwork(records []*record) error {
 	if err := forgetDeadNamespaces(); err != nil {
 		return err
@@ -561,67 +617,91 @@ func syncNetwork(records []*record) error {
 		return err
 	}
 	exists := err == nil
-	// A bridge left by containers reclaimed just now may have another
-	// subnet, or be half made: start again from the host as it was.
-	if exists && (len(here) == 0 || setup.Subnet != here[0].Network.Subnet || !linkExists(bridgeName)) {
-		if err := tearDownBridge(setup); err != nil {
-			return err
+	wanted := map[string]netip.Prefix{} // bridge: subnet, from its first container
+	for _, rec := range here {
+		if _, ok := wanted[rec.Network.Bridge]; !ok {
+			wanted[rec.Network.Bridge] = rec.Network.Subnet
 		}
-		exists = false
 	}
-	if len(here) == 0 {
+	// A bridge left by containers reclaimed just now may have another
+	// subnet, or be half made: start it again.
+	for name, b := range setup.Bridges {
+		if subnet, ok := wanted[name]; !ok || subnet != b.Subnet || !linkExists(name) {
+			if err := deleteBridge(name); err != nil {
+				return err
+			}
+			delete(setup.Bridges, name)
+		}
+	}
+	if len(wanted) == 0 {
+		if exists {
+			return tearDownNetwork(setup)
+		}
 		return nil
 	}
 	if !exists {
-		if setup, err = setUpBridge(here[0].Network.Subnet); err != nil {
+		// Recorded first, for tearDownNetwork: the host as it was.
+		setup = bridgeSetup{Bridges: map[string]*bridgeInfo{}, IPForward: readTrimmed(ipForwardSysctl)}
+		if err := os.MkdirAll(networkDir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", networkDir, err)
+		}
+	}
+	for _, name := range sortedKeys(wanted) {
+		if setup.Bridges[name] != nil {
+			continue
+		}
+		setup.Bridges[name] = &bridgeInfo{Subnet: wanted[name]}
+		if err := writeJSON(bridgeState, setup); err != nil {
+			return err
+		}
+		if err := setUpBridge(name, wanted[name]); err != nil {
 			// Half a bridge is worse than none: undo what was done.
-			return errors.Join(err, tearDownBridge(setup))
+			return errors.Join(err, deleteBridge(name))
 		}
 	}
 	return writeChains(&setup, here)
 }
 
-// setUpBridge creates the bridge with the subnet's gateway address and turns
-// on forwarding; writeChains adds the rules. It records the host as it was
-// first, for tearDownBridge.
-func setUpBridge(subnet netip.Prefix) (bridgeSetup, error) {
-	setup := bridgeSetup{Subnet: subnet, IPForward: readTrimmed(ipForwardSysctl)}
-	if err := os.MkdirAll(networkDir, 0o700); err != nil {
-		return setup, fmt.Errorf("create %s: %w", networkDir, err)
-	}
-	if err := writeJSON(bridgeState, setup); err != nil {
-		return setup, err
-	}
+// setUpBridge creates the bridge called name with the subnet's gateway
+// address, and turns on forwarding; writeChains adds the rules.
+func setUpBridge(name string, subnet netip.Prefix) error {
 	// ip link add tinyrun0 type bridge
-	bridge := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: bridgeName}}
+	bridge := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
 	if err := netlink.LinkAdd(bridge); err != nil {
-		return setup, fmt.Errorf("create bridge %s: %w", bridgeName, err)
+		return fmt.Errorf("create bridge %s: %w", name, err)
 	}
 	// ip addr add 10.77.0.1/24 dev tinyrun0
 	gateway := &netlink.Addr{IPNet: prefixToIPNet(netip.PrefixFrom(gatewayOf(subnet), subnet.Bits()))}
 	if err := netlink.AddrAdd(bridge, gateway); err != nil {
-		return setup, fmt.Errorf("add address %s to %s: %w", gatewayOf(subnet), bridgeName, err)
+		return fmt.Errorf("add address %s to %s: %w", gatewayOf(subnet), name, err)
 	}
 	if err := netlink.LinkSetUp(bridge); err != nil { // ip link set tinyrun0 up
-		return setup, fmt.Errorf("set %s up: %w", bridgeName, err)
+		return fmt.Errorf("set %s up: %w", name, err)
 	}
-	for _, sysctl := range []string{ipForwardSysctl, routeLocalnetSysctl} {
+	for _, sysctl := range []string{ipForwardSysctl, routeLocalnetSysctl(name)} {
 		if err := os.WriteFile(sysctl, []byte("1"), 0o644); err != nil {
-			return setup, fmt.Errorf("enable %s: %w", sysctl, err)
+			return fmt.Errorf("enable %s: %w", sysctl, err)
 		}
 	}
-	return setup, nil
+	return nil
 }
 
-// tearDownBridge undoes setUpBridge and writeChains: the rules, the bridge,
-// the sysctl, and the bridge's state.
-func tearDownBridge(setup bridgeSetup) error {
-	err := removeChains(setup)
-	if link, lookupErr := netlink.LinkByName(bridgeName); lookupErr == nil {
-		if delErr := netlink.LinkDel(link); delErr != nil { // ip link del tinyrun0
-			err = errors.Join(err, fmt.Errorf("delete bridge %s: %w", bridgeName, delErr))
-		}
+// deleteBridge deletes the bridge called name, if it is there.
+func deleteBridge(name string) error {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil // gone already
 	}
+	if err := netlink.LinkDel(link); err != nil { // ip link del tinyrun0
+		return fmt.Errorf("delete bridge %s: %w", name, err)
+	}
+	return nil
+}
+
+// tearDownNetwork undoes, after the last bridge, what the bridges shared:
+// the rules, the sysctl, and the state.
+func tearDownNetwork(setup bridgeSetup) error {
+	err := removeChains(setup)
 	// Put ip_forward back as it was, so the host is left as found. (Docker
 	// leaves it on: software started meanwhile may have come to rely on it.)
 	if setup.IPForward != "" {
@@ -640,15 +720,6 @@ func tearDownBridge(setup bridgeSetup) error {
 	return nil
 }
 
-// bridgeSubnet returns the subnet the bridge was set up with.
-func bridgeSubnet() netip.Prefix {
-	setup, err := readBridgeSetup()
-	if err != nil {
-		return netip.Prefix{}
-	}
-	return setup.Subnet
-}
-
 func readBridgeSetup() (bridgeSetup, error) {
 	var setup bridgeSetup
 	data, err := os.ReadFile(bridgeState)
@@ -658,7 +729,21 @@ func readBridgeSetup() (bridgeSetup, error) {
 	if err := json.Unmarshal(data, &setup); err != nil {
 		return setup, fmt.Errorf("%s is damaged (%v): remove it by hand", bridgeState, err)
 	}
+	if setup.Bridges == nil {
+		setup.Bridges = map[string]*bridgeInfo{}
+	}
 	return setup, nil
+}
+
+// sortedKeys returns the keys of m in order, so that the rules written
+// from m are the same each time.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func linkExists(name string) bool {
