@@ -118,9 +118,6 @@ func parseNetworkOptions(ctx *cli.Context) (networkOptions, error) {
 	opts.subnet = subnet
 	switch opts.mode {
 	case "bridge":
-		if err := checkSubnetFree(subnet); err != nil {
-			return opts, err
-		}
 	case "none":
 		opts.bridge = ""
 	default:
@@ -209,10 +206,10 @@ type networkRecord struct {
 // teardown and settle undo what was made.
 func reserveNetwork(rec *record, opts networkOptions, hostname string, live []*record) error {
 	if opts.bridge != "" {
-		if opts.mode != "bridge" { // a network may have been removed since parseNetworkOptions
-			if _, err := findNetwork(opts.mode); err != nil {
-				return err
-			}
+		// Checked here, under the lock: a network may have been made or
+		// removed since parseNetworkOptions.
+		if err := checkNetworkStill(opts); err != nil {
+			return err
 		}
 		here := onBridge(live, opts.bridge)
 		setup, _ := readBridgeSetup() // none yet: start from the gateway

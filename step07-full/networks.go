@@ -130,6 +130,9 @@ func findNetwork(name string) (network, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return n, fmt.Errorf("no network %s: make it with 'network create --subnet CIDR %s', or see 'network ls'", name, name)
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return n, fmt.Errorf("read network %s: %w: run it with sudo", name, err)
+	}
 	if err != nil {
 		return n, fmt.Errorf("read network %s: %w", name, err)
 	}
@@ -180,9 +183,13 @@ func createNetwork(n network) error {
 			return fmt.Errorf("list the host's routes: %w", err)
 		}
 		for _, r := range routes {
-			if r.Dst != nil && r.Dst.IP.To4() != nil {
+			if r.Dst == nil || r.Dst.IP.To4() == nil {
+				continue
+			}
+			// Not the default route (0.0.0.0/0): it is where the subnet's
+			// traffic leaves, not a network the bridge would hide.
+			if bits, _ := r.Dst.Mask.Size(); bits > 0 {
 				prefix, _ := netip.AddrFromSlice(r.Dst.IP.To4())
-				bits, _ := r.Dst.Mask.Size()
 				taken[fmt.Sprintf("a route of this host (%s)", r.Dst)] = netip.PrefixFrom(prefix, bits)
 			}
 		}
@@ -201,16 +208,21 @@ func createNetwork(n network) error {
 	})
 }
 
-// checkSubnetFree refuses a --subnet for the default bridge that overlaps
-// a network's: two bridges would claim the same addresses.
-func checkSubnetFree(subnet netip.Prefix) error {
+// checkNetworkStill checks, under the lock, that the network of opts is
+// still there, and that the default bridge's subnet overlaps no network's:
+// two bridges would claim the same addresses.
+func checkNetworkStill(opts networkOptions) error {
+	if opts.mode != "bridge" {
+		_, err := findNetwork(opts.mode)
+		return err
+	}
 	networks, err := allNetworks()
 	if err != nil {
 		return err
 	}
 	for _, n := range networks {
-		if n.Subnet.Overlaps(subnet) {
-			return fmt.Errorf("--subnet %s overlaps network %s, %s: choose another, or use --network %s", subnet, n.Name, n.Subnet, n.Name)
+		if n.Subnet.Overlaps(opts.subnet) {
+			return fmt.Errorf("--subnet %s overlaps network %s, %s: choose another, or use --network %s", opts.subnet, n.Name, n.Subnet, n.Name)
 		}
 	}
 	return nil

@@ -43,9 +43,17 @@ func clip(s string) string {
 }
 
 // runArgs returns the arguments for "run" with flags and command, adding
-// what the step needs to find its root filesystem.
+// what the step needs to find its root filesystem. From step 07 on, "run"
+// follows Docker: without --rm an exited container is kept until "rm", and
+// without -i its stdin is /dev/null; every check written for the earlier
+// steps expects a container that is gone when it exits and reads the
+// runtime's stdin, so runArgs asks for both.
 func (s step) runArgs(flags []string, command ...string) []string {
-	args := append([]string{"run"}, flags...)
+	args := []string{"run"}
+	if s.number >= 7 {
+		args = append(args, "--rm", "-i")
+	}
+	args = append(args, flags...)
 	switch {
 	case s.number >= 6:
 		args = append(args, testImage) // imported from the rootfs (images_test.go)
