@@ -223,8 +223,16 @@ func (rec *record) exitCode() int {
 	return 0
 }
 
-// logPath is the file a detached container's stdout and stderr go to.
-func (rec *record) logPath() string { return filepath.Join(rec.dir(), "container.log") }
+// logPath is the file a detached container's stdout and stderr go to:
+// beside its layer, on the same filesystem, so that a container that
+// writes without end fills no more than its layer could (not /run, a
+// tmpfs in the host's memory), and removed with it.
+func (rec *record) logPath() string {
+	if rec.Layer == nil {
+		return filepath.Join(rec.dir(), "container.log") // none: printLog says so
+	}
+	return filepath.Join(rec.Layer.Dir, "container.log")
+}
 
 // allRecords reads every container's record, without the lock: a record is
 // replaced whole (writeJSON), so a read sees the old one or the new one.
