@@ -46,6 +46,10 @@ build: go-found ## build every step into bin/, and step 07 also as bin/tinyrun
 bin/chroot-escape: examples/chroot-escape/main.go | go-found
 	CGO_ENABLED=0 $(GO) build -o $@ ./examples/chroot-escape
 
+# The failed setns(2) from Go of docs/07-full.md; no C library needed either.
+bin/setns-from-go: examples/setns-from-go/main.go | go-found
+	CGO_ENABLED=0 $(GO) build -o $@ ./examples/setns-from-go
+
 rootfs: $(ROOTFS)/etc/os-release ## build the busybox root filesystem in rootfs/ (installs busybox-static if missing)
 
 # The image of steps 06 on: the rootfs as a tarball, imported as "busybox".
@@ -68,7 +72,7 @@ shell: deps build rootfs ## an interactive shell in a container of step STEP, e.
 	  elif [ "$(STEP_DIR)" \> "step06" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run --hostname $(STEP_DIR) busybox sh; \
 	  else bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh; fi
 
-test: deps build rootfs bin/chroot-escape ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
+test: deps build rootfs bin/chroot-escape bin/setns-from-go ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
 	$(GO) test -count=1 $(addprefix ./,$(STEPS))
 	cd tests && $(GO) test -count=1 -timeout 20m
 

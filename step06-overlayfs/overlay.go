@@ -628,8 +628,8 @@ func withStoreLock(fn func() error) error {
 // back, and from the inheritable set (man 7 capabilities, "Transformation
 // of capabilities during execve()"). Without it, root in the container could
 // remount a :ro volume read-write (mount -o remount,rw) or undo any other
-// mount. Docker drops it by default; step 07 drops the rest of what Docker
-// drops. The child calls it last, after every mount and sethostname.
+// mount. Docker drops it by default, with many more; step 07's hardening
+// drops the rest. The child calls it last, after every mount and sethostname.
 func dropMountCapability() error {
 	if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0, 0, 0); err != nil {
 		return fmt.Errorf("drop CAP_SYS_ADMIN from the bounding set: %w", err)

@@ -46,6 +46,9 @@ var execIntoCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		if !ctx.IsSet("workdir") && rec.Workdir != "" {
+			o.workdir = rec.Workdir // the container's, as in Docker
+		}
 		if os.Geteuid() != 0 {
 			return errors.New("entering namespaces needs root: run it with sudo")
 		}

@@ -203,7 +203,7 @@ func main() {
 		Name:  programName,
 		Usage: "run containers of images, and look after them: a small runtime to read and compare with Docker's",
 		Commands: []*cli.Command{runCommand, psCommand, logsCommand, execIntoCommand, stopCommand, killCommand, rmCommand,
-			commitCommand, importCommand, imagesCommand, rmiCommand, networkCommand, cleanupCommand, initCommand, joinedCommand, endedCommand},
+			commitCommand, importCommand, imagesCommand, rmiCommand, networkCommand, cleanupCommand, initCommand, joinedCommand, monitorCommand},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,
 		Action: func(ctx *cli.Context) error {

@@ -22,18 +22,22 @@
 // (execve(2) keeps the PID, and so the container as its child) with
 // TINYRUN_WAIT set, and the C constructor below, which runs before Go's
 // runtime does, waits for the container, relaying the signals sent to the
-// monitor, and then execs the hidden command "ended", in Go again, which
+// monitor, and then execs the hidden command "monitor", in Go again, which
 // records the end and releases what the container held. Podman's conmon is
 // written in C for the same reason.
 //
 //	monitor (Go)   ... started; execve with TINYRUN_WAIT=PID
 //	waiter (C)     waitpid(PID): some hundreds of KB while the container runs
-//	ended (Go)     release (main.go) with the wait status, then exit
+//	monitor (Go)   the hidden command "monitor": release (main.go) with the
+//	               wait status, then exit
 //
 // The container's parent-death signal is tied to the monitor (pid.go),
 // whichever of the three it is: a monitor killed with SIGKILL takes its
 // container with it, and the next command that takes the lock records it
 // as exited (reclaim, state.go).
+//
+// In ps, the monitor is "tinyrun run --monitor ID ..." while it starts the
+// container, then "tinyrun monitor ID" while it waits and ends it.
 //
 // Read: man 2 setsid, man 2 wait4, man 2 execve, man 7 pipe.
 package main
@@ -70,7 +74,7 @@ __attribute__((constructor)) static void waitForContainer(int argc, char **argv,
 	int status;
 	while (waitpid(container, &status, 0) < 0) {
 		if (errno != EINTR) {
-			status = -1; // not a child: "ended" reports it
+			status = -1; // not a child: "monitor" reports it
 			break;
 		}
 	}
@@ -78,7 +82,7 @@ __attribute__((constructor)) static void waitForContainer(int argc, char **argv,
 	snprintf(text, sizeof text, "%d", status);
 	setenv("TINYRUN_WAIT_STATUS", text, 1);
 	unsetenv("TINYRUN_WAIT");
-	execv("/proc/self/exe", argv); // the same arguments: "ended ID MEMORY"
+	execv("/proc/self/exe", argv); // the same arguments: "monitor ID"
 	fprintf(stderr, "tinyrun: exec the end of the monitor: %s\n", strerror(errno));
 	_exit(125);
 }
@@ -177,19 +181,20 @@ func logStdio(rec *record) (*containerStdio, error) {
 }
 
 // waitAsMonitor makes the monitor, once its container runs, the C waiter
-// above: it execs this binary again, as "ended", with TINYRUN_WAIT naming
-// the container. It returns only if the exec fails.
+// above: it execs this binary again, as "monitor ID", with TINYRUN_WAIT
+// naming the container's PID 1, and the memory limit for the OOM message.
+// It returns only if the exec fails.
 func waitAsMonitor(cmd *exec.Cmd, rec *record, l limits) error {
-	env := append(os.Environ(), "TINYRUN_WAIT="+strconv.Itoa(cmd.Process.Pid))
-	err := unix.Exec("/proc/self/exe", []string{programName, "ended", rec.ID, l.memoryString()}, env)
+	env := append(os.Environ(), "TINYRUN_WAIT="+strconv.Itoa(cmd.Process.Pid), "TINYRUN_MEMORY="+l.memoryString())
+	err := unix.Exec("/proc/self/exe", []string{programName, "monitor", rec.ID}, env)
 	return killAndWait(cmd, fmt.Errorf("exec the monitor's waiter: %w", err))
 }
 
-// endedCommand is the monitor once its container has ended: it releases
+// monitorCommand is the monitor once its container has ended: it releases
 // what run reserved, as run does at its end, with the wait status the
 // waiter passed on.
-var endedCommand = &cli.Command{
-	Name:   "ended",
+var monitorCommand = &cli.Command{
+	Name:   "monitor",
 	Usage:  "record how a detached container ended, and release it (the monitor runs it; do not call it yourself)",
 	Hidden: true,
 	Action: func(ctx *cli.Context) error {
@@ -201,7 +206,7 @@ var endedCommand = &cli.Command{
 		if err != nil || status < 0 {
 			return release(rec, errors.New("the monitor lost its container: no wait status"))
 		}
-		how := explainExit(waitStatusError(syscall.WaitStatus(status)), rec.Cgroup, ctx.Args().Get(1))
+		how := explainExit(waitStatusError(syscall.WaitStatus(status)), rec.Cgroup, os.Getenv("TINYRUN_MEMORY"))
 		return errors.Join(how, release(rec, how))
 	},
 }

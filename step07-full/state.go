@@ -62,6 +62,7 @@ type record struct {
 	Name    string          `json:"name"`
 	Command []string        `json:"command"`
 	Env     []string        `json:"env,omitempty"` // -e, which exec gives too
+	Workdir string          `json:"workdir"`       // -w, where exec starts too
 	Created time.Time       `json:"created"`
 	Remove  bool            `json:"remove,omitempty"` // --rm: torn down when it ends, not kept
 	Init    process         `json:"init"`             // the container's PID 1, once started
@@ -120,7 +121,8 @@ func newRecord(c containerConfig) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &record{ID: c.id, Owner: self, Name: c.name, Command: c.command, Env: c.env, Created: time.Now(), Remove: c.remove}
+	rec := &record{ID: c.id, Owner: self, Name: c.name, Command: c.command, Env: c.env, Workdir: c.workdir,
+		Created: time.Now(), Remove: c.remove}
 	if err := os.MkdirAll(rec.dir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", rec.dir(), err)
 	}

@@ -49,7 +49,7 @@ func openStdio(o containerOptions, rec *record) (*containerStdio, error) {
 	case o.monitor:
 		return logStdio(rec)
 	case o.tty:
-		return terminalStdio()
+		return terminalStdio(o.interactive)
 	}
 	s := &containerStdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, started: func(string) {}, close: func() {}}
 	if !o.interactive {
@@ -63,8 +63,9 @@ func openStdio(o containerOptions, rec *record) (*containerStdio, error) {
 }
 
 // terminalStdio opens a pseudo-terminal for the container, as big as the
-// user's, and puts the user's terminal in raw mode.
-func terminalStdio() (*containerStdio, error) {
+// user's, and puts the user's terminal in raw mode. What the user types
+// reaches the container only with interactive (-i), as in Docker.
+func terminalStdio(interactive bool) (*containerStdio, error) {
 	master, slave, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open a pseudo-terminal: %w", err)
@@ -86,7 +87,9 @@ func terminalStdio() (*containerStdio, error) {
 		// The container has its own copy: once its processes have all
 		// closed theirs, reading the master fails (EIO), and relaying ends.
 		slave.Close()
-		go func() { _, _ = io.Copy(master, os.Stdin) }()
+		if interactive {
+			go func() { _, _ = io.Copy(master, os.Stdin) }()
+		}
 		go func() { _, _ = io.Copy(os.Stdout, master); close(output) }()
 		go func() {
 			for range resized {
