@@ -21,7 +21,8 @@
 # floor and to runc.
 #
 # 'sudo bash scripts/bench.sh --phases' times instead the phases of one
-# bridged start of step 04, alone and with the bridge up: it runs the start
+# bridged start of step 04, alone and with the bridge up, and of one start
+# of step 07 with --network none (its cgroups and overlay): it runs the start
 # under strace, which stamps the system calls that begin and end each phase
 # (an exec, a fork, the lock, a write, an exit), prints each phase's median,
 # then times the slowest kernel work alone, untraced (docs/benchmarks.md
@@ -224,7 +225,8 @@ detached() {
 	[ ! -s "$work/errors" ] || { echo "bench: run -d failed: $(head -n 1 "$work/errors")" >&2; exit 1; }
 	local started=$(((end - start) / 1000))
 	# The monitors: the runtimes whose command line has --monitor.
-	monitors=$(pgrep -f -- "^$programName run --monitor" || true)
+	# The monitors, as they wait: "tinyrun monitor ID" (monitor.go).
+	monitors=$(pgrep -f -- "^$programName monitor " || true)
 	rss=$(for p in $monitors; do awk '/^VmRSS:/ {print $2}' "/proc/$p/status"; done | sort -n)
 	local count=$(echo "$rss" | grep -c . || true)
 	local psTimes=()
@@ -342,29 +344,40 @@ column_median() {
 }
 
 phases() {
-	local bin=bin/step04-net untraced_alone untraced_up
+	local bin=bin/step04-net untraced_alone untraced_up untraced_none=-
 	trace_phases "$work/alone" "$bin" run
 	untraced_alone=$(median_ms "$bin" run true)
 	start_keeper "$bin" run
 	trace_phases "$work/up" "$bin" run
 	untraced_up=$(median_ms "$bin" run true)
 	stop_keeper
+	# The third column: step 07 with --network none (no bridge phases),
+	# everything else it does on the way, cgroups and overlay included.
+	local none=(bin/step07-full run --rm --network none "$image")
+	if [ -x bin/step07-full ]; then
+		import_image
+		trace_phases "$work/none" "${none[@]}"
+		untraced_none=$(median_ms "${none[@]}" true)
+	else
+		touch "$work/none" "$work/none.wall"
+	fi
 
-	echo "tinyrun bench --phases: $(basename "$bin") run true, $runs runs each under strace -f --seccomp-bpf, median ms per phase"
+	echo "tinyrun bench --phases: run true, $runs runs each under strace -f --seccomp-bpf, median ms per phase"
 	echo "$(uname -sr), $(nproc) CPUs, $(strace -V | head -n 1), $(date -u +%Y-%m-%d)"
-	printf '%-40s %10s %10s\n' phase alone "bridge up"
+	printf '%-40s %10s %10s %10s\n' phase "04 alone" "04 br. up" "07 none"
 	local i
 	for i in "${!phaseNames[@]}"; do
-		printf '%-40s %10s %10s\n' "${phaseNames[$i]}" \
-			"$(column_median "$work/alone" $((i + 1)))" "$(column_median "$work/up" $((i + 1)))"
+		printf '%-40s %10s %10s %10s\n' "${phaseNames[$i]}" \
+			"$(column_median "$work/alone" $((i + 1)))" "$(column_median "$work/up" $((i + 1)))" \
+			"$(column_median "$work/none" $((i + 1)))"
 	done
-	local total=$((${#phaseNames[@]} + 1))
-	printf '%-40s %10s %10s\n' "traced, nsenter to exit" \
-		"$(column_median "$work/alone" $total)" "$(column_median "$work/up" $total)"
-	printf '%-40s %10s %10s\n' "traced, wall time of strace" \
-		"$(median <"$work/alone.wall" | awk '{printf "%.1f", $1 / 1000}')" \
-		"$(median <"$work/up.wall" | awk '{printf "%.1f", $1 / 1000}')"
-	printf '%-40s %10s %10s\n' "untraced, wall time" "$untraced_alone" "$untraced_up"
+	local total=$((${#phaseNames[@]} + 1)) f
+	printf '%-40s %10s %10s %10s\n' "traced, nsenter to exit" \
+		"$(column_median "$work/alone" $total)" "$(column_median "$work/up" $total)" "$(column_median "$work/none" $total)"
+	printf '%-40s' "traced, wall time of strace"
+	for f in alone up none; do printf ' %10s' "$(median <"$work/$f.wall" | awk '$1 == "-" {print; next} {printf "%.1f", $1 / 1000}')"; done
+	echo
+	printf '%-40s %10s %10s %10s\n' "untraced, wall time" "$untraced_alone" "$untraced_up" "$untraced_none"
 	kernel_alone
 }
 
