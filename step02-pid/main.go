@@ -22,9 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -85,6 +87,10 @@ var initCommand = &cli.Command{
 }
 
 func main() {
+	if err := closeInheritedFiles(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+		os.Exit(statusRuntimeError)
+	}
 	app := &cli.App{
 		Name:            programName,
 		Usage:           "run a command with its own hostname and process IDs (UTS and PID namespaces)",
@@ -108,6 +114,35 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
 		os.Exit(statusFor(err))
 	}
+}
+
+// closeInheritedFiles marks every descriptor above stderr close-on-exec, so
+// that none this process was handed reaches the container. Go opens its own
+// files with O_CLOEXEC, but cannot know of those it inherited (a shell's
+// "exec 5</", a CI job's pipe): they would cross every execve(2) into the
+// container, where an open directory of the host is a way out of any root
+// (the class of CVE-2024-21626). close_range(2) needs Linux 5.11; before,
+// each descriptor in /proc/self/fd is marked in turn. The descriptors a
+// runtime passes on on purpose (ExtraFiles) are dup2(2)'d, which clears the
+// flag: they still reach the child.
+func closeInheritedFiles() error {
+	err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil || !(errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)) {
+		if err != nil {
+			return fmt.Errorf("close_range: %w", err)
+		}
+		return nil
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list inherited descriptors: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // run starts the container process, waits for it and returns its exit status.

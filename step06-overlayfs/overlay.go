@@ -394,7 +394,8 @@ func removeImage(name string) error {
 		if err := os.Remove(imagePath(name)); err != nil {
 			return fmt.Errorf("remove image %s: %w", name, err)
 		}
-		return removeUnusedLayers(img)
+		// reclaim may have torn containers down: their bridge may go.
+		return errors.Join(removeUnusedLayers(img), settle(live))
 	})
 }
 

@@ -63,11 +63,15 @@ var commitCommand = &cli.Command{
 // modes, times, extended attributes, symlinks, device nodes (whiteouts).
 // Hard links are copied as separate files.
 func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	var dirs [][2]string // each directory's path and copy, for their times
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return fmt.Errorf("copy %s: %w", path, err)
 		}
-		rel, _ := filepath.Rel(src, path)
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", path, err)
+		}
 		target := filepath.Join(dst, rel)
 		var st unix.Stat_t
 		if err := unix.Lstat(path, &st); err != nil {
@@ -88,12 +92,35 @@ func copyTree(src, dst string) error {
 				return fmt.Errorf("chmod %s: %w", target, err)
 			}
 		}
-		times := []unix.Timespec{st.Atim, st.Mtim}
-		if err := unix.UtimesNanoAt(unix.AT_FDCWD, target, times, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("set times of %s: %w", target, err)
+		if d.IsDir() {
+			dirs = append(dirs, [2]string{path, target})
+			return nil
 		}
-		return nil
+		return copyTimes(path, target)
 	})
+	if err != nil {
+		return err
+	}
+	// Last, deepest first: creating an entry changes its directory's times.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := copyTimes(dirs[i][0], dirs[i][1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyTimes gives target the access and modification times of path.
+func copyTimes(path, target string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	times := []unix.Timespec{st.Atim, st.Mtim}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, target, times, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set times of %s: %w", target, err)
+	}
+	return nil
 }
 
 // copyEntry makes at target a copy of the file at path, of whatever type,
@@ -147,17 +174,23 @@ func copyFile(path, target string) error {
 // trusted.overlay.* among them.
 func copyXattrs(path, target string) error {
 	size, err := unix.Llistxattr(path, nil)
-	if err != nil || size == 0 {
-		return nil // none, or a filesystem without them
+	if errors.Is(err, unix.ENOTSUP) || size == 0 {
+		return nil // a filesystem without them, or none
+	}
+	if err != nil {
+		return fmt.Errorf("list attributes of %s: %w", path, err)
 	}
 	names := make([]byte, size)
 	if size, err = unix.Llistxattr(path, names); err != nil {
 		return fmt.Errorf("list attributes of %s: %w", path, err)
 	}
 	for _, name := range splitNames(names[:size]) {
-		value := make([]byte, 4096)
-		n, err := unix.Lgetxattr(path, name, value)
+		n, err := unix.Lgetxattr(path, name, nil) // its size first
 		if err != nil {
+			return fmt.Errorf("read attribute %s of %s: %w", name, path, err)
+		}
+		value := make([]byte, n)
+		if n, err = unix.Lgetxattr(path, name, value); err != nil {
 			return fmt.Errorf("read attribute %s of %s: %w", name, path, err)
 		}
 		if err := unix.Lsetxattr(target, name, value[:n], 0); err != nil {

@@ -156,15 +156,21 @@ type exit struct {
 	Time   time.Time `json:"time"`
 }
 
-// started records the container's PID 1 once it exists, before its command
-// runs, for exec, stop and kill. The owner writes it without the lock: see
-// the top of this file.
-func (rec *record) started(pid int) error {
+// processOf names the process pid, by its start time.
+func processOf(pid int) (process, error) {
 	start, err := processStartTime(pid)
 	if err != nil {
-		return fmt.Errorf("read the start time of container process %d: %w", pid, err)
+		return process{}, fmt.Errorf("read the start time of container process %d: %w", pid, err)
 	}
-	rec.Init = process{PID: pid, StartTime: start}
+	return process{PID: pid, StartTime: start}, nil
+}
+
+// started records the container's PID 1, for exec, stop and kill, once its
+// command runs (or could not start): not before, when its root was still
+// the host's, and an exec would have joined the host's filesystem. The
+// owner writes it without the lock: see the top of this file.
+func (rec *record) started(pid1 process) error {
+	rec.Init = pid1
 	return rec.save()
 }
 
@@ -174,14 +180,21 @@ func (rec *record) started(pid int) error {
 // commit, until rm; with --rm, teardown removes everything now. The
 // caller holds the lock.
 func (rec *record) ended(code int, reason string) error {
-	if rec.Remove {
+	// A container that never started has nothing to keep: the state
+	// machine's "created, then gone".
+	if rec.Remove || rec.Init.PID == 0 {
 		return teardown(rec)
+	}
+	// The exit first: if what follows fails, a later reclaim must not
+	// overwrite it with a guess.
+	rec.Exit = &exit{Code: code, Reason: reason, Time: time.Now()}
+	if err := rec.save(); err != nil {
+		return err
 	}
 	if err := rec.Cgroup.remove(); err != nil {
 		return err
 	}
 	rec.Cgroup, rec.Network = nil, nil
-	rec.Exit = &exit{Code: code, Reason: reason, Time: time.Now()}
 	return rec.save()
 }
 
@@ -347,8 +360,8 @@ func (rec *record) row() psRow {
 	if rec.Layer != nil {
 		row.Image = rec.Layer.Image
 	}
-	if len(row.Command) > 22 {
-		row.Command = row.Command[:20] + "…\""
+	if command := []rune(row.Command); len(command) > 22 {
+		row.Command = string(command[:20]) + "…\""
 	}
 	switch row.State {
 	case "running":
@@ -507,6 +520,9 @@ func forEachContainer(ctx *cli.Context, fn func(*record) error) error {
 	if ctx.NArg() == 0 {
 		return fmt.Errorf("want a container: try '%s %s web'", programName, ctx.Command.Name)
 	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%s needs root: run it with sudo", ctx.Command.Name)
+	}
 	var records []*record
 	for _, ref := range ctx.Args().Slice() {
 		rec, err := findContainer(ref)
@@ -514,9 +530,6 @@ func forEachContainer(ctx *cli.Context, fn func(*record) error) error {
 			return err
 		}
 		records = append(records, rec)
-	}
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("%s needs root: run it with sudo", ctx.Command.Name)
 	}
 	for i, rec := range records {
 		if err := fn(rec); err != nil {
@@ -543,26 +556,27 @@ func parseSignal(s string) (unix.Signal, error) {
 }
 
 // stopContainer sends SIGTERM to rec's PID 1, and SIGKILL if it has not
-// exited after timeout; it returns once the owner has recorded the end.
-// PID 1 gets SIGTERM only if it handles it (pid.go): a plain sleep waits
-// for the SIGKILL, as in Docker.
+// exited after timeout, both through one pidfd; it returns once the owner
+// has recorded the end. PID 1 gets SIGTERM only if it handles it (pid.go):
+// a plain sleep waits for the SIGKILL, as in Docker.
 func stopContainer(rec *record, timeout time.Duration) error {
 	if rec.state() != "running" {
 		return nil // stopped already: nothing to do, as in Docker
 	}
-	if err := signalInit(rec, unix.SIGTERM); err != nil {
-		return err
+	pid1, err := openProcess(rec.Init)
+	if err != nil {
+		return nil // it has just ended: its owner records it
 	}
-	if waitForOwner(rec, timeout) {
-		return nil
+	defer unix.Close(pid1)
+	if err := sendSignal(pid1, unix.SIGTERM); err != nil {
+		return fmt.Errorf("stop container %s: %w", rec.Name, err)
 	}
-	if err := signalInit(rec, unix.SIGKILL); err != nil {
-		return err
+	if !waitForExit(pid1, timeout) {
+		if err := sendSignal(pid1, unix.SIGKILL); err != nil {
+			return fmt.Errorf("stop container %s: %w", rec.Name, err)
+		}
 	}
-	if !waitForOwner(rec, 10*time.Second) {
-		return fmt.Errorf("container %s was sent SIGKILL and has not ended after 10 s: look for its processes in D state (ps -eo stat,pid,cmd)", rec.Name)
-	}
-	return nil
+	return waitForOwner(rec)
 }
 
 // removeContainer removes rec: its layer, log and record. A running one is
@@ -574,14 +588,22 @@ func removeContainer(rec *record, force bool) error {
 		if !force {
 			return fmt.Errorf("container %s is %s: stop it first, or use rm -f", rec.Name, rec.state())
 		}
-		if rec.Init.PID != 0 {
-			_ = signalInit(rec, unix.SIGKILL) // it may be exiting already
+		// A container being created has no PID 1 to kill yet: its owner
+		// is killed instead, whose death takes the container with it
+		// (pid.go), and reclaim, below, does the rest.
+		target := rec.Init
+		if target.PID == 0 {
+			target = rec.Owner
 		}
-		if !waitForOwner(rec, 5*time.Second) {
-			// The owner is stuck, or still creating the container: its death
-			// takes the container with it, and reclaim does the rest.
-			_ = unix.Kill(rec.Owner.PID, unix.SIGKILL)
-			waitForOwner(rec, 5*time.Second)
+		if fd, err := openProcess(target); err == nil {
+			err = sendSignal(fd, unix.SIGKILL)
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("kill container %s: %w", rec.Name, err)
+			}
+		}
+		if err := waitForOwner(rec); err != nil {
+			return err
 		}
 	}
 	return withLock(func() error {
@@ -614,8 +636,17 @@ func signalInit(rec *record, sig unix.Signal) error {
 		return fmt.Errorf("container %s: %w", rec.Name, err)
 	}
 	defer unix.Close(fd)
+	if err := sendSignal(fd, sig); err != nil {
+		return fmt.Errorf("container %s: %w", rec.Name, err)
+	}
+	return nil
+}
+
+// sendSignal sends sig to the process of pidfd fd; one that has just
+// exited (ESRCH) needs none.
+func sendSignal(fd int, sig unix.Signal) error {
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("send %v to container %s: %w", sig, rec.Name, err)
+		return fmt.Errorf("send %v: %w", sig, err)
 	}
 	return nil
 }
@@ -629,19 +660,32 @@ func openProcess(p process) (int, error) {
 	}
 	if !p.alive() {
 		unix.Close(fd)
-		return -1, fmt.Errorf("it is not running (process %d is another one now)", p.PID)
+		return -1, fmt.Errorf("it is not running (process %d has exited)", p.PID)
 	}
 	return fd, nil
 }
 
-// waitForOwner waits up to timeout for rec's owner to exit, which it does
-// once it has recorded how the container ended, and reports whether it did.
-func waitForOwner(rec *record, timeout time.Duration) bool {
+// ownerTimeout bounds the wait for an owner to record a container's end,
+// which waits for the state lock, which other commands may hold.
+const ownerTimeout = 30 * time.Second
+
+// waitForOwner waits for rec's owner to exit, which it does once it has
+// recorded how the container ended.
+func waitForOwner(rec *record) error {
 	fd, err := openProcess(rec.Owner)
 	if err != nil {
-		return true // gone already
+		return nil // gone already
 	}
 	defer unix.Close(fd)
+	if !waitForExit(fd, ownerTimeout) {
+		return fmt.Errorf("container %s has ended, but its runtime (PID %d) has not recorded it after %v: see '%s ps -a'", rec.Name, rec.Owner.PID, ownerTimeout, programName)
+	}
+	return nil
+}
+
+// waitForExit waits up to timeout for the process of pidfd fd to exit, and
+// reports whether it did.
+func waitForExit(fd int, timeout time.Duration) bool {
 	// A pidfd polls readable when its process exits (man 2 pidfd_open).
 	deadline := time.Now().Add(timeout)
 	for {

@@ -135,7 +135,10 @@ func startJoining(rec *record, o containerOptions, command []string, initHandle 
 	}
 	cmd = exec.Command("/proc/self/exe", append(append(args, "--"), command...)...)
 	cmd.Args[0] = programName
-	cmd.Env = append(os.Environ(), joinVariable+"=1")
+	// Not the user's environment: the child lives in the container's PID
+	// namespace until it execs, where root could read it (/proc/PID/environ).
+	// TERM is all containerEnvironment reads of it.
+	cmd.Env = []string{joinVariable + "=1", "TERM=" + os.Getenv("TERM")}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
 	cmd.ExtraFiles = []*os.File{wait, initHandle} // fds 3 and 4
 	cmd.SysProcAttr = &syscall.SysProcAttr{

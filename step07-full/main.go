@@ -34,10 +34,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -199,6 +201,10 @@ var initCommand = &cli.Command{
 }
 
 func main() {
+	if err := closeInheritedFiles(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", programName, err)
+		os.Exit(statusRuntimeError)
+	}
 	app := &cli.App{
 		Name:  programName,
 		Usage: "run containers of images, and look after them: a small runtime to read and compare with Docker's",
@@ -223,6 +229,35 @@ func main() {
 		}
 		os.Exit(status)
 	}
+}
+
+// closeInheritedFiles marks every descriptor above stderr close-on-exec, so
+// that none this process was handed reaches the container. Go opens its own
+// files with O_CLOEXEC, but cannot know of those it inherited (a shell's
+// "exec 5</", a CI job's pipe): they would cross every execve(2) into the
+// container, where an open directory of the host is a way out of any root
+// (the class of CVE-2024-21626). close_range(2) needs Linux 5.11; before,
+// each descriptor in /proc/self/fd is marked in turn. The descriptors a
+// runtime passes on on purpose (ExtraFiles) are dup2(2)'d, which clears the
+// flag: they still reach the child.
+func closeInheritedFiles() error {
+	err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil || !(errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)) {
+		if err != nil {
+			return fmt.Errorf("close_range: %w", err)
+		}
+		return nil
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list inherited descriptors: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
 
 // containerConfig is what the user asked for, checked: the one value that
@@ -259,21 +294,28 @@ func run(c containerConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	defer report.Close()
+	pid1, err := processOf(cmd.Process.Pid) // read while it waits: it is this one
+	if err != nil {
+		return killAndWait(cmd, err)
+	}
 	if err := rec.Cgroup.join(cmd.Process.Pid); err != nil {
 		return killAndWait(cmd, err)
 	}
 	if err := connect(rec.Network, cmd.Process.Pid); err != nil {
 		return killAndWait(cmd, err)
 	}
-	if err := rec.started(cmd.Process.Pid); err != nil {
+	if err := signalReady(ready); err != nil {
 		return killAndWait(cmd, err)
 	}
-	if err := signalReady(ready); err != nil {
-		report.Close()
+	failed := commandStarted(report)
+	// Only now may exec, stop and kill find it: before, its mount
+	// namespace was still rooted in the host's / (container.go).
+	if err := rec.started(pid1); err != nil {
 		return killAndWait(cmd, err)
 	}
 	stopAfter("started")
-	stdio.started(commandStarted(report)) // run -d returns; a terminal starts relaying
+	stdio.started(failed) // run -d returns; a terminal starts relaying
 	if c.monitor {
 		// A monitor waits as a small C program, which release runs after
 		// (monitor.go): this returns only if it could not become one.
@@ -392,8 +434,9 @@ func startContainer(c containerConfig, rec *record, stdio *containerStdio) (cmd 
 	return cmd, ready, report, nil
 }
 
-// killAndWait kills a container whose command has not started (it still
-// waits on its pipe), reaps it, and returns err, the reason.
+// killAndWait kills the container's PID 1 (which still waits on its pipe,
+// unless the monitor's waiter could not be exec'd), reaps it, and returns
+// err, the reason.
 func killAndWait(cmd *exec.Cmd, err error) error {
 	_ = cmd.Process.Kill() // it may have died already: Wait reaps it either way
 	_ = cmd.Wait()
@@ -451,6 +494,8 @@ func initContainer(hostname, rootfs, lower string, volumes []volume, networkFile
 // (FD_CLOEXEC): the parent reads end-of-file from its end once the command
 // runs, or, if it could not start, the reason, written here (commandStarted).
 func openStartReport() *os.File {
+	// Already so (closeInheritedFiles, at the start of main): said again
+	// here, where it matters.
 	_, _ = unix.FcntlInt(4, unix.F_SETFD, unix.FD_CLOEXEC)
 	return os.NewFile(4, "start-report")
 }
@@ -458,8 +503,10 @@ func openStartReport() *os.File {
 // commandStarted waits until the container's command runs, and returns ""
 // then, or else the reason it could not start (openStartReport).
 func commandStarted(report *os.File) string {
-	defer report.Close()
-	reason, _ := io.ReadAll(report)
+	reason, err := io.ReadAll(report)
+	if err != nil { // cannot happen on a pipe; the container's end says how it went
+		return ""
+	}
 	return strings.TrimSpace(string(reason))
 }
 

@@ -52,14 +52,18 @@ package main
 #include <sys/wait.h>
 #include <unistd.h>
 
-// container is the process the monitor waits for.
-static pid_t container;
+// container is the process the monitor waits for; 0 once it is reaped, so
+// that no signal goes to a PID that another process may have taken.
+static volatile pid_t container;
 
 // passOn relays to the container the signals sent to the monitor (si_code
-// SI_USER), as the Go monitor did before it became this waiter.
+// SI_USER), as a foreground run relays them (pid.go). It saves errno, which
+// kill() may change under the interrupted waitpid().
 static void passOn(int sig, siginfo_t *info, void *context) {
+	int saved = errno;
 	if (container > 0 && info->si_code == SI_USER)
 		kill(container, sig);
+	errno = saved;
 }
 
 __attribute__((constructor)) static void waitForContainer(int argc, char **argv, char **envp) {
@@ -78,6 +82,7 @@ __attribute__((constructor)) static void waitForContainer(int argc, char **argv,
 			break;
 		}
 	}
+	container = 0;
 	char text[16];
 	snprintf(text, sizeof text, "%d", status);
 	setenv("TINYRUN_WAIT_STATUS", text, 1);
@@ -95,6 +100,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -120,6 +126,9 @@ func startMonitor(c containerConfig) error {
 	monitor := exec.Command("/proc/self/exe", args...)
 	monitor.Args[0] = programName // what ps shows
 	monitor.Stderr = reportWriter // stdin and stdout: /dev/null (os/exec)
+	// Not the user's working directory, which the monitor would keep busy
+	// (no umount) for the container's life: -v paths are absolute.
+	monitor.Dir = "/"
 	// A session of its own: no terminal, so no SIGHUP when the user's
 	// terminal closes, and no Ctrl-C from it.
 	monitor.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -165,6 +174,11 @@ func logStdio(rec *record) (*containerStdio, error) {
 		log.Close()
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
+	// If run -d is gone (Ctrl-C), writing to the pipe must fail, not kill
+	// the monitor with SIGPIPE, and its container with it: with SIGPIPE
+	// caught, Go returns EPIPE (os/signal, "SIGPIPE"). A caught signal is
+	// back to its default in the container (execve(2)).
+	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
 	return &containerStdio{in: null, out: log, err: log,
 		started: func(failed string) {
 			// Tell run -d, then close the pipe. From here on the monitor has
@@ -174,7 +188,10 @@ func logStdio(rec *record) (*containerStdio, error) {
 			} else {
 				fmt.Fprintln(os.Stderr, failed)
 			}
-			_ = unix.Dup2(int(null.Fd()), 2)
+			// /dev/null over fd 2 closes the pipe; failing that, closing it does.
+			if unix.Dup2(int(null.Fd()), 2) != nil {
+				unix.Close(2)
+			}
 		},
 		close: func() { log.Close(); null.Close() },
 	}, nil
@@ -201,6 +218,10 @@ var monitorCommand = &cli.Command{
 		rec, err := readRecord(ctx.Args().Get(0))
 		if err != nil {
 			return err
+		}
+		// Only the monitor itself: execve(2) kept its PID and start time.
+		if self, err := thisProcess(); err != nil || self != rec.Owner {
+			return fmt.Errorf("monitor: not the monitor of container %s (its monitor is PID %d)", rec.ID, rec.Owner.PID)
 		}
 		status, err := strconv.Atoi(os.Getenv("TINYRUN_WAIT_STATUS"))
 		if err != nil || status < 0 {

@@ -253,7 +253,8 @@ func removeNetwork(name string) error {
 		if err := unix.Rmdir(networksDir); err != nil && !errors.Is(err, unix.ENOTEMPTY) {
 			return fmt.Errorf("remove %s: %w", networksDir, err)
 		}
-		return removeEmptyStore()
+		// reclaim may have ended containers: their bridge may go.
+		return errors.Join(removeEmptyStore(), settle(live))
 	})
 }
 

@@ -41,8 +41,8 @@ package main
 // joined is 1 in the process that runs inside the container.
 int joined;
 
-// inside is the process inside the container, once forked.
-static pid_t inside;
+// inside is the process inside the container, once forked; 0 once reaped.
+static volatile pid_t inside;
 
 static void fail(const char *what) {
 	fprintf(stderr, "tinyrun: exec: %s: %s\n", what, strerror(errno));
@@ -53,8 +53,10 @@ static void fail(const char *what) {
 // a terminal sends its whole foreground process group, which reach the
 // process inside already.
 static void relay(int sig, siginfo_t *info, void *context) {
+	int saved = errno; // kill() may change it under the interrupted waitpid()
 	if (inside > 0 && info->si_code == SI_USER)
 		kill(inside, sig);
+	errno = saved;
 }
 
 __attribute__((constructor)) static void joinContainer(void) {
@@ -83,6 +85,7 @@ __attribute__((constructor)) static void joinContainer(void) {
 	while (waitpid(inside, &status, 0) < 0)
 		if (errno != EINTR)
 			fail("wait");
+	inside = 0;
 	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 }
 */

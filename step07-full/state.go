@@ -6,11 +6,13 @@
 // them itself (its container dies with it, pid.go). So each container has one
 // record, /run/tinyrun/containers/ID/state.json, which names the runtime that
 // owns it and everything made for it, and there is one function, teardown,
-// that undoes whatever a record describes. It runs in three places:
+// that undoes whatever a record describes. It runs in four places:
 //
-//	release    when the container exits, or its start failed half-way
-//	reclaim    when a later run, or cleanup, finds a record whose owner is gone
+//	release    when the container exits with --rm, or its start failed
+//	           half-way (else ended, container.go, keeps the record)
+//	reclaim    when a later command finds a record whose owner is gone
 //	reserve    when reserving fails, for what it had made so far
+//	rm         when the user removes an exited container
 //
 // A record is written (atomically, writeJSON) before the thing it describes
 // is made, so it describes at least what exists; every undo accepts that its

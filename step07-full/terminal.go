@@ -71,11 +71,15 @@ func terminalStdio(interactive bool) (*containerStdio, error) {
 		return nil, fmt.Errorf("open a pseudo-terminal: %w", err)
 	}
 	_ = pty.InheritSize(os.Stdin, master) // a size of 0x0 is only ugly
-	restore, err := makeRaw(os.Stdin)
-	if err != nil {
-		master.Close()
-		slave.Close()
-		return nil, err
+	// Raw only with -i: without it nothing is relayed to the container, and
+	// Ctrl-C must stay a signal, to the runtime, which relays it (pid.go).
+	restore := func() {}
+	if interactive {
+		if restore, err = makeRaw(os.Stdin); err != nil {
+			master.Close()
+			slave.Close()
+			return nil, err
+		}
 	}
 	resized := make(chan os.Signal, 1)
 	signal.Notify(resized, unix.SIGWINCH)

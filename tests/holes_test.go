@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -171,5 +172,36 @@ func unmount(t *testing.T, path string) {
 	t.Helper()
 	if err := unix.Unmount(path, 0); err != nil {
 		t.Errorf("umount %s: %v", path, err)
+	}
+}
+
+func checkInheritedDescriptorsStayOutside(t *testing.T, s step) {
+	// The runtime is handed an open directory of the host, as a shell's
+	// "exec 5</" would: it must not reach the container's command.
+	hostDir, err := os.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostDir.Close()
+	// The shell says which of its descriptors 3 to 9 are open: a
+	// redirection from a closed one fails, in a subshell. (Not /proc/$$/fd: until step 03
+	// /proc is the host's, where the container's PID 1 is another process.)
+	args := s.runArgs(nil, "sh", "-c", `for fd in 3 4 5 6 7 8 9; do if (true <&$fd) 2>/dev/null; then echo $fd; fi; done`)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	argv := s.argv(args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.ExtraFiles = []*os.File{hostDir} // fd 3 of the runtime
+	out, err := cmd.Output()
+	noteRun(args, statusOf(t, err), "")
+	if err != nil {
+		t.Fatalf("list the descriptors of the container's shell: %v (%s)", err, out)
+	}
+	for _, fd := range strings.Fields(string(out)) {
+		// Shells keep descriptors of their own from 10 up; what the
+		// runtime inherited would be below.
+		if n, err := strconv.Atoi(fd); err == nil && n > 2 && n < 10 {
+			t.Errorf("the container's shell holds descriptor %s, which the runtime inherited (an open directory of the host): mark every inherited descriptor above 2 close-on-exec (close_range with CLOSE_RANGE_CLOEXEC) before anything else", fd)
+		}
 	}
 }

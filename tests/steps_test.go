@@ -35,6 +35,7 @@ var checks = []check{
 	{"NonRootIsRefused", 1, "check os.Geteuid() before starting the container, and say that root is needed", checkNonRootIsRefused},
 	{"BadInputIsOneClearLine", 1, "check every flag and argument before creating anything, and fail with status 125 and one line that names the bad value and what to do", checkBadInputIsOneClearLine},
 	{"EnvironmentIsTheContainersOwn", 1, "exec the command with an environment of the container's own (PATH, HOSTNAME, HOME; TERM with a terminal), never os.Environ(), the runtime's", checkEnvironmentIsTheContainersOwn},
+	{"InheritedDescriptorsStayOutside", 1, "first thing in main, mark every descriptor above stderr close-on-exec (unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)): Go does so for the files it opens, not for those the runtime inherited", checkInheritedDescriptorsStayOutside},
 	{"ContainerHasASessionOfItsOwn", 1, "set SysProcAttr.Setsid: the container then starts a session of its own, without the user's terminal as its controlling terminal; relay Ctrl-C from the runtime like any other signal", checkContainerHasASessionOfItsOwn},
 
 	// step 02: PID namespace.
