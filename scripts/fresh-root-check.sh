@@ -1,0 +1,90 @@
+#!/bin/bash
+# fresh-root-check.sh: the classroom VM's provisioning, then the README's two
+# commands, on a fresh Debian 12: what CI can check of the Vagrant path
+# without booting a VM. In order, it:
+#
+#   1. checks the Vagrantfile with 'vagrant validate' (Debian's vagrant);
+#   2. makes a minimal Debian 12 root with debootstrap, in /var/tmp;
+#   3. mounts there what a machine has: /proc, /sys and /dev (bind mounts
+#      of the host's, made slaves, so that nothing done under them reaches
+#      the host's), an empty /run and /tmp;
+#   4. copies the repository's committed files into it (git archive);
+#   5. runs scripts/vagrant-provision.sh in it, as the Vagrantfile does;
+#   6. runs there 'make demo' and 'make test', as root, as the README says.
+#
+# The root is a bind mount of itself: pivot_root(2) wants the caller's root
+# to be a mount point, which a plain chroot(2) directory is not. Everything
+# is unmounted and removed at the end, whatever happened. Needs root, and
+# Debian's mirror and the Go module proxy (the packages, Go and the modules
+# are downloaded: that is what is checked).
+#
+# Run by .ci/run; by hand: sudo bash scripts/fresh-root-check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+
+say() { echo "fresh-root-check: $*"; }
+fail() { echo "fresh-root-check: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || fail "needs root: sudo bash scripts/fresh-root-check.sh"
+
+# need COMMAND PACKAGE: installs PACKAGE with apt-get if COMMAND is missing.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return
+	say "$1 not found: installing $2 with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq "$2" >/dev/null ||
+		{ apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null; } ||
+		fail "apt-get install $2 failed"
+}
+need debootstrap debootstrap
+need vagrant vagrant
+
+say "vagrant validate"
+vagrant validate
+
+root=$(mktemp -d /var/tmp/tinyrun-fresh.XXXXXX)
+cleanup() {
+	if mountpoint -q "$root"; then umount -R "$root" || umount -R -l "$root"; fi
+	rm -rf --one-file-system "$root"
+}
+trap cleanup EXIT
+
+mirror=http://deb.debian.org/debian
+say "debootstrap bookworm from $mirror into $root"
+start=$SECONDS
+debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
+	{ tail -n 20 "$root.log" >&2; rm -f "$root.log"; fail "debootstrap failed"; }
+rm -f "$root.log"
+say "debootstrap took $((SECONDS - start)) s"
+
+mount --bind "$root" "$root"
+mount --make-rprivate "$root"
+mount -t proc proc "$root/proc"
+for dir in sys dev; do
+	mount --rbind "/$dir" "$root/$dir"
+	mount --make-rslave "$root/$dir"
+done
+mount -t tmpfs -o mode=755 tmpfs "$root/run"
+mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+mkdir "$root/repo"
+git archive HEAD | tar -x -C "$root/repo"
+
+# in_root CMD: runs the shell command CMD in the fresh root, in /repo, as
+# root with a login shell's PATH (where vagrant-provision.sh puts Go).
+in_root() {
+	chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		/bin/sh -c "cd /repo && $1"
+}
+
+start=$SECONDS
+say "scripts/vagrant-provision.sh"
+in_root "sh scripts/vagrant-provision.sh"
+say "provisioning took $((SECONDS - start)) s"
+say "make demo"
+in_root "make demo DEMO_PAUSE=0 >/tmp/demo.log 2>&1 || { tail -n 30 /tmp/demo.log; exit 1; }"
+start=$SECONDS
+say "make test"
+in_root "make test"
+say "make test took $((SECONDS - start)) s"
+say "the fresh Debian 12 root provisions, runs the demo, and passes the suite"
