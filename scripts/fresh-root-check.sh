@@ -43,6 +43,7 @@ say "vagrant validate"
 vagrant validate
 
 root=$(mktemp -d /var/tmp/tinyrun-fresh.XXXXXX)
+chmod 755 "$root" # it becomes /: other users must be able to go through it
 cleanup() {
 	if mountpoint -q "$root"; then umount -R "$root" || umount -R -l "$root"; fi
 	rm -rf --one-file-system "$root"
@@ -67,6 +68,14 @@ done
 mount -t tmpfs -o mode=755 tmpfs "$root/run"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's own certificate authorities, which a network that inspects
+# TLS needs (a fresh machine on it would be given them too): the
+# ca-certificates package, which the provisioning installs, takes in
+# those of /usr/local/share/ca-certificates.
+if [ -d /usr/local/share/ca-certificates ]; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
 mkdir "$root/repo"
 git archive HEAD | tar -x -C "$root/repo"
 

@@ -7,10 +7,12 @@
 // did last, without the rest: drop CAP_SYS_ADMIN, enter the working
 // directory, exec the command in the container's environment.
 //
-//	exec (host)       open a pidfd of the container's PID 1; start this
-//	                  binary, "joined", with TINYRUN_JOIN, the pidfd as fd 4
-//	                  and a pipe as fd 3; put it in the cgroup; write fd 3
-//	C constructor     setns(pidfd), fork, wait; relay signals; exit as it did
+//	exec (host)       open a pidfd of the container's PID 1, and its root;
+//	                  start this binary, "joined", with TINYRUN_JOIN, a pipe
+//	                  as fd 3, the pidfd as fd 4, the root as fd 5; put it
+//	                  in the cgroup; write fd 3
+//	C constructor     setns(pidfd), chroot(root), fork, wait; relay
+//	                  signals; exit as it did
 //	joined (inside)   drop CAP_SYS_ADMIN, chdir -w, exec CMD
 //
 // Read: man 2 setns, man 7 namespaces, man 7 cgroups ("cgroup.procs").
@@ -95,12 +97,21 @@ func execInContainer(rec *record, o containerOptions, command []string) error {
 	}
 	initHandle := os.NewFile(uintptr(pidfd), "pidfd")
 	defer initHandle.Close()
+	root, err := os.Open(fmt.Sprintf("/proc/%d/root", rec.Init.PID))
+	if err != nil {
+		return fmt.Errorf("open the root of container %s: %w", rec.Name, err)
+	}
+	defer root.Close()
+	// Opened after the pidfd: still alive, PID 1 is the one the pidfd holds.
+	if !rec.Init.alive() {
+		return fmt.Errorf("container %s is not running: exec needs a running one (start one with run)", rec.Name)
+	}
 	stdio, err := openStdio(o, rec)
 	if err != nil {
 		return err
 	}
 	defer stdio.close()
-	cmd, goAhead, err := startJoining(rec, o, command, initHandle, stdio)
+	cmd, goAhead, err := startJoining(rec, o, command, initHandle, root, stdio)
 	if err != nil {
 		return err
 	}
@@ -123,7 +134,7 @@ func execInContainer(rec *record, o containerOptions, command []string) error {
 
 // startJoining starts the process that joins the container (nsenter.go),
 // which waits until it is written to through goAhead.
-func startJoining(rec *record, o containerOptions, command []string, initHandle *os.File, stdio *containerStdio) (cmd *exec.Cmd, goAhead *os.File, err error) {
+func startJoining(rec *record, o containerOptions, command []string, initHandle, root *os.File, stdio *containerStdio) (cmd *exec.Cmd, goAhead *os.File, err error) {
 	wait, goAhead, err := os.Pipe()
 	if err != nil {
 		return nil, nil, fmt.Errorf("create pipe: %w", err)
@@ -140,7 +151,7 @@ func startJoining(rec *record, o containerOptions, command []string, initHandle 
 	// TERM is all containerEnvironment reads of it.
 	cmd.Env = []string{joinVariable + "=1", "TERM=" + os.Getenv("TERM")}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
-	cmd.ExtraFiles = []*os.File{wait, initHandle} // fds 3 and 4
+	cmd.ExtraFiles = []*os.File{wait, initHandle, root} // fds 3, 4 and 5
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid:    newSession, // as the container's PID 1 (pid.go)
 		Setctty:   stdio.terminal,

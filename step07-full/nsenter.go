@@ -17,7 +17,11 @@ package main
 //	   in the container's cgroup, which its children inherit
 //	2. setns(fd 4, every kind at once): fd 4 is a pidfd of the container's
 //	   PID 1 (Linux 5.8), so the namespaces are those of that very process,
-//	   never of one that took its PID since
+//	   never of one that took its PID since; then fchdir(fd 5) and chroot:
+//	   joining a mount namespace sets the root directory to the namespace's
+//	   first mount, which is PID 1's root only if its runtime was not itself
+//	   in a chroot; fd 5 is PID 1's root (/proc/PID/root), as nsenter -r
+//	   does it
 //	3. fork: a new PID namespace takes in only children (man 7
 //	   pid_namespaces), so the child is in the container's, and this
 //	   process is not. The child returns and Go starts in it (the "joined"
@@ -67,8 +71,11 @@ __attribute__((constructor)) static void joinContainer(void) {
 		fail("wait for the cgroup");
 	if (setns(4, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS) < 0)
 		fail("setns into the container's namespaces");
+	if (fchdir(5) < 0 || chroot(".") < 0)
+		fail("enter the container's root directory");
 	close(3);
 	close(4);
+	close(5);
 	struct sigaction action = {.sa_sigaction = relay, .sa_flags = SA_SIGINFO | SA_RESTART};
 	int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++)
