@@ -12,9 +12,9 @@
 #   5. runs scripts/vagrant-provision.sh in it, as the Vagrantfile does;
 #   6. runs there 'make demo' and 'make test', as root, as the README says.
 #
-# The root is a bind mount of itself: pivot_root(2) wants the caller's root
-# to be a mount point, which a plain chroot(2) directory is not. Everything
-# is unmounted and removed at the end, whatever happened. Needs root, and
+# The root is a bind mount of itself, which each command enters with
+# pivot_root(2) in a mount namespace of its own (in_root). Everything is
+# unmounted and removed at the end, whatever happened. Needs root, and
 # Debian's mirror and the Go module proxy (the packages, Go and the modules
 # are downloaded: that is what is checked).
 #
@@ -80,10 +80,17 @@ mkdir "$root/repo"
 git archive HEAD | tar -x -C "$root/repo"
 
 # in_root CMD: runs the shell command CMD in the fresh root, in /repo, as
-# root with a login shell's PATH (where vagrant-provision.sh puts Go).
+# root with a login shell's PATH (where vagrant-provision.sh puts Go). Not
+# in a chroot(2): there the runtime's pivot_root would move only its own
+# root, and its containers' mount namespaces would keep the host's / above
+# them (nsenter --mount, or chapter 03's chroot escape, would land there).
+# So, as a machine's, the fresh root is the root mount of a mount namespace
+# of its own: pivot_root into it, and the host's / detached.
 in_root() {
-	chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/sh -c "cd /repo && $1"
+	unshare --mount --propagation private -- /bin/sh -c '
+		cd "$1" && mkdir -p .host && pivot_root . .host && umount -l /.host && rmdir /.host &&
+		exec /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			/bin/sh -c "cd /repo && $2"' in_root "$root" "$1"
 }
 
 start=$SECONDS
