@@ -911,6 +911,12 @@ func checkBadInputForEveryCommandIsOneClearLine(t *testing.T, s step) {
 		{[]string{"exec", noSuchThing, "true"}, noSuchThing},
 		{[]string{"exec", exitedName, "true"}, exitedName},
 		{[]string{"exec", dupName}, ""},
+		{[]string{"exec", "-e", "NOEQUALS", dupName, "true"}, "NOEQUALS"},
+		{[]string{"exec", "-w", "relative", dupName, "true"}, "relative"},
+		{[]string{"exec", "-t", dupName, "true"}, ""}, // stdin is no terminal
+		{[]string{"logs"}, ""},
+		{[]string{"ps", "extra"}, ""},
+		{[]string{"commit", dupName}, ""},
 		{[]string{"commit", noSuchThing, neverCreated}, noSuchThing},
 		{[]string{"commit", dupName, "Bad Name"}, "Bad Name"},
 		{[]string{"ps", "--format", "{{.Nope}}"}, "Nope"},
