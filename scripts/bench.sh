@@ -200,6 +200,13 @@ table() {
 		median["$name --network none"]=$(median_ms "$bin" run --network none "${arg[@]}" true)
 		cases+=("$name, bridge up" "$name --network none")
 	done
+	# Step 07's defences switched off (security.go), to show what they cost;
+	# the sealed copy of the binary stays (its cost: go test -bench Sealed ./step07-full).
+	if [ -x bin/step07-full ]; then
+		local off="step07-full --network none, defences off"
+		median[$off]=$(median_ms bin/step07-full run --network none --privileged --security-opt seccomp=unconfined --rm "$image" true)
+		cases+=("$off")
+	fi
 
 	echo "tinyrun bench: $runs runs per case, median wall time to start and remove a container running /bin/true"
 	echo "$(uname -sr), $(nproc) CPUs, $(runc --version | head -n 1), $(date -u +%Y-%m-%d)"

@@ -135,6 +135,12 @@ func enterWorkdir(dir string) error {
 	if err := unix.Chdir(dir); err != nil {
 		return fmt.Errorf("change into working directory %s: %w", dir, err)
 	}
+	// A path can still lead out through a descriptor of the host's:
+	// /proc/self/fd/N of a directory opened outside. getcwd(2) then finds
+	// no path from this root, and says "(unreachable)" (CVE-2024-21626).
+	if cwd, err := unix.Getwd(); err != nil || !strings.HasPrefix(cwd, "/") {
+		return fmt.Errorf("working directory %s is outside the container's root: choose a directory of the container", dir)
+	}
 	return nil
 }
 

@@ -4,16 +4,17 @@
 // IPC, network and PID namespaces (the C constructor of nsenter.go joins
 // them, before Go starts), and in its cgroup (written here, before the join,
 // so the limits hold from the first instruction). It then does what init
-// did last, without the rest: drop CAP_SYS_ADMIN, enter the working
-// directory, exec the command in the container's environment.
+// did last, without the rest: enter the working directory, confine itself
+// as the container's PID 1 was (security.go), exec the command in the
+// container's environment.
 //
 //	exec (host)       open a pidfd of the container's PID 1, and its root;
-//	                  start this binary, "joined", with TINYRUN_JOIN, a pipe
-//	                  as fd 3, the pidfd as fd 4, the root as fd 5; put it
-//	                  in the cgroup; write fd 3
+//	                  start this binary, read-only (fd 6), "joined",
+//	                  with TINYRUN_JOIN, a pipe as fd 3, the pidfd as fd 4,
+//	                  the root as fd 5; put it in the cgroup; write fd 3
 //	C constructor     setns(pidfd), chroot(root), fork, wait; relay
 //	                  signals; exit as it did
-//	joined (inside)   drop CAP_SYS_ADMIN, chdir -w, exec CMD
+//	joined (inside)   chdir -w, confine (security.go), exec CMD
 //
 // Read: man 2 setns, man 7 namespaces, man 7 cgroups ("cgroup.procs").
 package main
@@ -34,7 +35,7 @@ var execIntoCommand = &cli.Command{
 	Name:         "exec",
 	Usage:        "run a command in a running container: in its namespaces and its cgroup",
 	ArgsUsage:    "CONTAINER CMD [ARG...]   e.g. exec -it web sh",
-	Flags:        []cli.Flag{interactiveFlag, ttyFlag, envFlag, workdirFlag},
+	Flags:        []cli.Flag{interactiveFlag, ttyFlag, envFlag, workdirFlag, userFlag},
 	OnUsageError: usageError,
 	Action: func(ctx *cli.Context) error {
 		if ctx.NArg() < 2 {
@@ -51,10 +52,17 @@ var execIntoCommand = &cli.Command{
 		if !ctx.IsSet("workdir") && rec.Workdir != "" {
 			o.workdir = rec.Workdir // the container's, as in Docker
 		}
+		security := rec.Security // the container's defences, with exec's own -u
+		if ctx.IsSet("user") {
+			if err := checkUser(ctx.String("user")); err != nil {
+				return err
+			}
+			security.User = ctx.String("user")
+		}
 		if os.Geteuid() != 0 {
 			return errors.New("entering namespaces needs root: run it with sudo")
 		}
-		return execInContainer(rec, o, ctx.Args().Tail())
+		return execInContainer(rec, o, security, ctx.Args().Tail())
 	},
 }
 
@@ -64,28 +72,34 @@ var joinedCommand = &cli.Command{
 	Name:   "joined",
 	Usage:  "exec CMD in the container joined (exec starts it; do not call it yourself)",
 	Hidden: true,
-	Flags:  []cli.Flag{envFlag, workdirFlag},
+	Flags:  []cli.Flag{envFlag, workdirFlag, securityFlag},
 	Action: func(ctx *cli.Context) error {
 		if !joinedByConstructor() {
 			return errors.New("joined: not inside a container (exec starts it)")
+		}
+		s, err := decodeSecurity(ctx.String("security"))
+		if err != nil {
+			return err
 		}
 		hostname, err := os.Hostname() // the container's: its UTS namespace is joined
 		if err != nil {
 			return fmt.Errorf("read hostname: %w", err)
 		}
-		if err := dropMountCapability(); err != nil {
-			return err
-		}
 		if err := enterWorkdir(ctx.String("workdir")); err != nil {
 			return err
 		}
-		return execCommand(ctx.Args().Slice(), withEnv(containerEnvironment(hostname), ctx.StringSlice("env")))
+		user, err := lookupUser(s.User) // in the container's /etc: its root is joined
+		if err != nil {
+			return err
+		}
+		env := withEnv(containerEnvironment(hostname, user.home), ctx.StringSlice("env"))
+		return execCommand(ctx.Args().Slice(), env, func() error { return confine(s, user) })
 	},
 }
 
 // execInContainer runs command in rec's running container, with o's
-// stdio, -e and -w, and returns its exit status.
-func execInContainer(rec *record, o containerOptions, command []string) error {
+// stdio, -e and -w, confined by s, and returns its exit status.
+func execInContainer(rec *record, o containerOptions, s security, command []string) error {
 	signals := catchSignals()
 	defer signal.Stop(signals)
 	if rec.state() != "running" {
@@ -111,7 +125,7 @@ func execInContainer(rec *record, o containerOptions, command []string) error {
 		return err
 	}
 	defer stdio.close()
-	cmd, goAhead, err := startJoining(rec, o, command, initHandle, root, stdio)
+	cmd, goAhead, err := startJoining(rec, o, s, command, initHandle, root, stdio)
 	if err != nil {
 		return err
 	}
@@ -134,24 +148,29 @@ func execInContainer(rec *record, o containerOptions, command []string) error {
 
 // startJoining starts the process that joins the container (nsenter.go),
 // which waits until it is written to through goAhead.
-func startJoining(rec *record, o containerOptions, command []string, initHandle, root *os.File, stdio *containerStdio) (cmd *exec.Cmd, goAhead *os.File, err error) {
+func startJoining(rec *record, o containerOptions, s security, command []string, initHandle, root *os.File, stdio *containerStdio) (cmd *exec.Cmd, goAhead *os.File, err error) {
+	binary, err := readOnlyBinary() // security.go
+	if err != nil {
+		return nil, nil, err
+	}
+	defer binary.Close() // the child has its own copy
 	wait, goAhead, err := os.Pipe()
 	if err != nil {
 		return nil, nil, fmt.Errorf("create pipe: %w", err)
 	}
-	defer wait.Close() // the child has its own copy
-	args := []string{"joined", "--workdir", o.workdir}
+	defer wait.Close()
+	args := []string{"joined", "--workdir", o.workdir, "--security", s.encode()}
 	for _, e := range append(append([]string{}, rec.Env...), o.env...) {
 		args = append(args, "--env", e)
 	}
-	cmd = exec.Command("/proc/self/exe", append(append(args, "--"), command...)...)
+	cmd = exec.Command("/proc/self/fd/6", append(append(args, "--"), command...)...) // the read-only binary
 	cmd.Args[0] = programName
 	// Not the user's environment: the child lives in the container's PID
 	// namespace until it execs, where root could read it (/proc/PID/environ).
 	// TERM is all containerEnvironment reads of it.
 	cmd.Env = []string{joinVariable + "=1", "TERM=" + os.Getenv("TERM")}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
-	cmd.ExtraFiles = []*os.File{wait, initHandle, root} // fds 3, 4 and 5
+	cmd.ExtraFiles = []*os.File{wait, initHandle, root, binary} // fds 3, 4, 5 and 6
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid:    newSession, // as the container's PID 1 (pid.go)
 		Setctty:   stdio.terminal,

@@ -71,7 +71,8 @@ var runCommand = &cli.Command{
 	Usage:     "run a command in a new container",
 	ArgsUsage: "IMAGE CMD [ARG...]   e.g. run --hostname box busybox hostname",
 	Flags: []cli.Flag{detachFlag, interactiveFlag, ttyFlag, removeFlag, nameFlag, envFlag, workdirFlag, monitorFlag,
-		hostnameFlag, volumeFlag, networkFlag, subnetFlag, publishFlag, memoryFlag, cpusFlag, pidsLimitFlag, cpusetFlag},
+		hostnameFlag, volumeFlag, networkFlag, subnetFlag, publishFlag, memoryFlag, cpusFlag, pidsLimitFlag, cpusetFlag,
+		userFlag, capAddFlag, capDropFlag, privilegedFlag, securityOptFlag},
 	OnUsageError: usageError,
 	Action: func(ctx *cli.Context) error {
 		if ctx.NArg() < 2 {
@@ -104,11 +105,15 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		security, err := parseSecurity(ctx)
+		if err != nil {
+			return err
+		}
 		if os.Geteuid() != 0 {
 			return fmt.Errorf("creating namespaces needs root: run it with sudo")
 		}
 		c := containerConfig{id: id, hostname: hostname, image: ctx.Args().First(), volumes: volumes,
-			network: network, limits: limits, command: ctx.Args().Tail(), containerOptions: options}
+			network: network, limits: limits, command: ctx.Args().Tail(), containerOptions: options, security: security}
 		if c.detach && !c.monitor {
 			return startMonitor(c)
 		}
@@ -186,13 +191,17 @@ var initCommand = &cli.Command{
 	Name:   "init",
 	Usage:  "set up the container from the inside, then exec CMD (run starts it; do not call it yourself)",
 	Hidden: true,
-	Flags:  []cli.Flag{hostnameFlag, rootfsFlag, lowerFlag, volumeFlag, networkFilesFlag, envFlag, workdirFlag},
+	Flags:  []cli.Flag{hostnameFlag, rootfsFlag, lowerFlag, volumeFlag, networkFilesFlag, envFlag, workdirFlag, securityFlag},
 	Action: func(ctx *cli.Context) error {
 		report := openStartReport()
 		volumes, err := parseVolumes(ctx.StringSlice("volume"))
+		var security security
+		if err == nil {
+			security, err = decodeSecurity(ctx.String("security"))
+		}
 		if err == nil {
 			err = initContainer(ctx.String("hostname"), ctx.String("rootfs"), ctx.String("lower"), volumes, ctx.String("network-files"),
-				ctx.StringSlice("env"), ctx.String("workdir"), ctx.Args().Slice())
+				ctx.StringSlice("env"), ctx.String("workdir"), security, ctx.Args().Slice())
 		}
 		// Only on failure: on success, the command's execve closed report.
 		fmt.Fprintln(report, err)
@@ -268,7 +277,8 @@ type containerConfig struct {
 	network             networkOptions
 	limits              limits
 	command             []string
-	containerOptions    // container.go: -d, -i, -t, --rm, --name, -e, -w
+	containerOptions             // container.go: -d, -i, -t, --rm, --name, -e, -w
+	security            security // security.go: -u, --cap-add, --cap-drop, --privileged, --security-opt
 }
 
 // run is the parent side: everything here happens on the host. It is the
@@ -383,11 +393,16 @@ func release(rec *record, how error) error {
 // startContainer clones the container process into its new namespaces,
 // where it waits (waitForNetwork) until the parent writes to ready.
 func startContainer(c containerConfig, rec *record, stdio *containerStdio) (cmd *exec.Cmd, ready, report *os.File, err error) {
+	binary, err := readOnlyBinary() // security.go
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer binary.Close() // the child has its own copy
 	networkReady, ready, err := os.Pipe()
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("create pipe: %w", err)
 	}
-	defer networkReady.Close() // the child has its own copy
+	defer networkReady.Close()
 	report, reportWriter, err := os.Pipe()
 	if err != nil {
 		ready.Close()
@@ -401,12 +416,13 @@ func startContainer(c containerConfig, rec *record, stdio *containerStdio) (cmd 
 	for _, e := range c.env {
 		args = append(args, "--env", e)
 	}
-	args = append(args, "--workdir", c.workdir)
+	args = append(args, "--workdir", c.workdir, "--security", c.security.encode())
 	args = append(append(args, "--"), c.command...)
-	cmd = exec.Command("/proc/self/exe", args...)
+	// The child executes the read-only binary, its fd 5 (readOnlyBinary).
+	cmd = exec.Command("/proc/self/fd/5", args...)
 	cmd.Args[0] = programName // what ps shows for the container process until it execs
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
-	cmd.ExtraFiles = []*os.File{networkReady, reportWriter} // the child's fds 3 and 4
+	cmd.ExtraFiles = []*os.File{networkReady, reportWriter, binary} // the child's fds 3, 4 and 5
 	// clone(2) creates the new namespaces and the child in one call; only the
 	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -463,7 +479,7 @@ func explainExit(status error, cg *cgroup, memory string) error {
 
 // initContainer is the child side: it runs inside the new namespaces, as the
 // container's first process, and on success never returns (it becomes CMD).
-func initContainer(hostname, rootfs, lower string, volumes []volume, networkFiles string, env []string, workdir string, command []string) error {
+func initContainer(hostname, rootfs, lower string, volumes []volume, networkFiles string, env []string, workdir string, s security, command []string) error {
 	if len(command) == 0 {
 		return errors.New("init: no command given (init is started by run)")
 	}
@@ -479,15 +495,20 @@ func initContainer(hostname, rootfs, lower string, volumes []volume, networkFile
 	if err := setupRootfs(rootfs, lower, networkFiles, volumes); err != nil {
 		return err
 	}
-	// After the last mount: from here on, no mount can be changed.
-	if err := dropMountCapability(); err != nil {
+	// The last mounts: over /proc's files that show or change the host.
+	if err := maskPaths(s); err != nil {
 		return err
 	}
-	// After pivot_root: the directory is looked up in the container.
+	// After pivot_root: the directory and the user are looked up in the container.
 	if err := enterWorkdir(workdir); err != nil {
 		return err
 	}
-	return execCommand(command, withEnv(containerEnvironment(hostname), env))
+	user, err := lookupUser(s.User)
+	if err != nil {
+		return err
+	}
+	env = withEnv(containerEnvironment(hostname, user.home), env)
+	return execCommand(command, env, func() error { return confine(s, user) })
 }
 
 // openStartReport returns the child's fd 4, closed on execve(2)
@@ -517,8 +538,8 @@ const containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 // one of the container's own, as Docker gives, never the runtime's, which
 // holds whatever the shell that ran it had, secrets included. TERM only
 // when there is a terminal, and then the one the user's terminal has.
-func containerEnvironment(hostname string) []string {
-	env := []string{"PATH=" + containerPath, "HOSTNAME=" + hostname, "HOME=/root"}
+func containerEnvironment(hostname, home string) []string {
+	env := []string{"PATH=" + containerPath, "HOSTNAME=" + hostname, "HOME=" + home}
 	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
 		term := os.Getenv("TERM")
 		if term == "" {
@@ -530,9 +551,10 @@ func containerEnvironment(hostname string) []string {
 }
 
 // execCommand replaces this process with the user's command, looked up in
-// the container's PATH, in the environment env. Returns only on failure,
-// with a commandError.
-func execCommand(command []string, env []string) error {
+// the container's PATH, in the environment env, after confine (security.go)
+// has taken away what the command must not have: the last thing before
+// execve(2). Returns only on failure, with a commandError.
+func execCommand(command []string, env []string, confine func() error) error {
 	// exec.LookPath searches the PATH of this process: the container's.
 	if err := os.Setenv("PATH", containerPath); err != nil {
 		return fmt.Errorf("set PATH: %w", err)
@@ -551,6 +573,9 @@ func execCommand(command []string, env []string) error {
 			return commandError{statusNotFound, fmt.Errorf("command %q: %w", command[0], err)}
 		}
 		return commandError{statusCannotExec, fmt.Errorf("command %q: %w", command[0], err)}
+	}
+	if err := confine(); err != nil {
+		return err
 	}
 	err = unix.Exec(path, command, env)
 	if errors.Is(err, unix.ENOENT) {

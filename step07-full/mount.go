@@ -181,8 +181,8 @@ var devLinks = map[string]string{
 
 // mountDev builds a /dev of its own on a tmpfs rather than bind-mounting the
 // host's, so that the container gets these devices and no others: no disks,
-// no /dev/mem. (Root in the container can still make one with mknod(2):
-// see the chapter's "What this step does not isolate yet".)
+// no /dev/mem. (Root in the container of steps 03-06 can still make one
+// with mknod(2); tinyrun takes CAP_MKNOD away, security.go.)
 func mountDev() error {
 	if err := mountAt("tmpfs", "/dev", "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=64k"); err != nil {
 		return err

@@ -512,9 +512,11 @@ func mountOverlay(lower, merged string) error {
 	// fsync(2) or when the mount goes away with the container; otherwise
 	// the container's exit waits for the whole of /var/lib's filesystem to
 	// be written out. The upper layer is deleted after the container anyway.
-	err := unix.Mount("overlay", merged, "overlay", 0, options+",volatile")
+	// nodev: a device node in the image (import takes what the tarball
+	// holds) or made in the container cannot be opened (security.go).
+	err := unix.Mount("overlay", merged, "overlay", unix.MS_NODEV, options+",volatile")
 	if errors.Is(err, unix.EINVAL) {
-		err = unix.Mount("overlay", merged, "overlay", 0, options) // an older kernel
+		err = unix.Mount("overlay", merged, "overlay", unix.MS_NODEV, options) // an older kernel
 	}
 	if err != nil {
 		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) {
@@ -578,12 +580,15 @@ func bindVolumes(rootfs string, volumes []volume) error {
 		if err := unix.Mount(v.host, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind mount volume %s on %s: %w", v.host, v.container, err)
 		}
+		// The whole tree, submounts of the source too, keeping the
+		// source's other attributes (net.go). nodev: the host's device
+		// nodes in a volume (-v /dev:/hostdev) open nothing.
+		attributes := uint64(unix.MOUNT_ATTR_NODEV)
 		if v.readOnly {
-			// The whole tree, submounts of the source too, and keeping
-			// the source's nosuid, nodev and noexec (net.go).
-			if err := setMountAttributes(target, unix.MOUNT_ATTR_RDONLY, true); err != nil {
-				return fmt.Errorf("make volume %s read-only: %w", v.container, err)
-			}
+			attributes |= unix.MOUNT_ATTR_RDONLY
+		}
+		if err := setMountAttributes(target, attributes, true); err != nil {
+			return fmt.Errorf("set the attributes of volume %s: %w", v.container, err)
 		}
 	}
 	return nil
@@ -622,27 +627,4 @@ func mountPointInside(rootfs, path, host string) (string, error) {
 // failed or not.
 func withStoreLock(fn func() error) error {
 	return withLock(func() error { return errors.Join(fn(), removeStateDir()) })
-}
-
-// dropMountCapability takes CAP_SYS_ADMIN away from the container for good:
-// from the bounding set, so that the command's execve(2) cannot give it
-// back, and from the inheritable set (man 7 capabilities, "Transformation
-// of capabilities during execve()"). Without it, root in the container could
-// remount a :ro volume read-write (mount -o remount,rw) or undo any other
-// mount. Docker drops it by default, with many more; step 07's hardening
-// drops the rest. The child calls it last, after every mount and sethostname.
-func dropMountCapability() error {
-	if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_ADMIN, 0, 0, 0); err != nil {
-		return fmt.Errorf("drop CAP_SYS_ADMIN from the bounding set: %w", err)
-	}
-	header := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var sets [2]unix.CapUserData // capabilities 0-31, then 32-63
-	if err := unix.Capget(&header, &sets[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	sets[0].Inheritable &^= 1 << unix.CAP_SYS_ADMIN
-	if err := unix.Capset(&header, &sets[0]); err != nil {
-		return fmt.Errorf("drop CAP_SYS_ADMIN from the inheritable set: %w", err)
-	}
-	return nil
 }

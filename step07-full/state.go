@@ -56,19 +56,20 @@ const (
 // made for it on the host; and, from this step on, what ps shows of it and
 // how it ended (container.go).
 type record struct {
-	ID      string          `json:"id"`
-	Owner   process         `json:"owner"`             // the runtime that runs the container: run, or its monitor
-	Network *networkRecord  `json:"network,omitempty"` // net.go; nil with --network none
-	Cgroup  *cgroup         `json:"cgroup,omitempty"`  // cgroups.go
-	Layer   *containerLayer `json:"layer,omitempty"`   // overlay.go
-	Name    string          `json:"name"`
-	Command []string        `json:"command"`
-	Env     []string        `json:"env,omitempty"` // -e, which exec gives too
-	Workdir string          `json:"workdir"`       // -w, where exec starts too
-	Created time.Time       `json:"created"`
-	Remove  bool            `json:"remove,omitempty"` // --rm: torn down when it ends, not kept
-	Init    process         `json:"init"`             // the container's PID 1, once started
-	Exit    *exit           `json:"exit,omitempty"`   // how it ended; kept until rm
+	ID       string          `json:"id"`
+	Owner    process         `json:"owner"`             // the runtime that runs the container: run, or its monitor
+	Network  *networkRecord  `json:"network,omitempty"` // net.go; nil with --network none
+	Cgroup   *cgroup         `json:"cgroup,omitempty"`  // cgroups.go
+	Layer    *containerLayer `json:"layer,omitempty"`   // overlay.go
+	Name     string          `json:"name"`
+	Command  []string        `json:"command"`
+	Env      []string        `json:"env,omitempty"` // -e, which exec gives too
+	Workdir  string          `json:"workdir"`       // -w, where exec starts too
+	Security security        `json:"security"`      // security.go: what exec's commands get too
+	Created  time.Time       `json:"created"`
+	Remove   bool            `json:"remove,omitempty"` // --rm: torn down when it ends, not kept
+	Init     process         `json:"init"`             // the container's PID 1, once started
+	Exit     *exit           `json:"exit,omitempty"`   // how it ended; kept until rm
 }
 
 // process names one process for as long as the machine is up.
@@ -124,7 +125,7 @@ func newRecord(c containerConfig) (*record, error) {
 		return nil, err
 	}
 	rec := &record{ID: c.id, Owner: self, Name: c.name, Command: c.command, Env: c.env, Workdir: c.workdir,
-		Created: time.Now(), Remove: c.remove}
+		Created: time.Now(), Remove: c.remove, Security: c.security}
 	if err := os.MkdirAll(rec.dir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", rec.dir(), err)
 	}

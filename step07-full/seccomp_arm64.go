@@ -1,0 +1,13 @@
+package main
+
+import "golang.org/x/sys/unix"
+
+// nativeArchitecture is the number the kernel gives arm64's system calls
+// in seccomp_data (linux/audit.h); 32-bit arm calls have another.
+const nativeArchitecture = unix.AUDIT_ARCH_AARCH64
+
+// foreignCallsFrom: arm64 has no second table under its number.
+const foreignCallsFrom = 0
+
+// archRefusedCalls: arm64 has none of amd64's obsolete calls.
+var archRefusedCalls = refusedCalls[:0]

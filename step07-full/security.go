@@ -1,0 +1,473 @@
+// Hardening: what root inside the container may still do, once it is in.
+//
+// The namespaces of the steps before give the container a world of its
+// own, but its root is still the host's root to the kernel: a call the
+// namespaces do not cover (load a module, set the clock, reboot, mount)
+// acts on the whole machine. These defences, Docker's and runc's defaults,
+// take those powers away, each in the container's last moment before its
+// command runs (confine), so that the runtime's own setup keeps them:
+//
+//	capabilities     root keeps 13 of the 41 (man 7 capabilities), in every set;
+//	                 a user given with -u keeps none
+//	masked paths     /proc files that show or change the host, covered (maskPaths)
+//	nodev            a device node of the image or a volume cannot be opened
+//	                 (mountOverlay, bindVolumes): only /dev's few are usable
+//	seccomp          a filter refusing the system calls no container needs (seccomp.go)
+//	no_new_privs     with --security-opt no-new-privileges: no setuid program
+//	                 gains anything (man 2 PR_SET_NO_NEW_PRIVS)
+//	read-only binary the container's first process and exec's run from this
+//	                 binary on a read-only mount of its own (readOnlyBinary)
+//
+// --privileged switches the first four off, for a classroom to watch the
+// attacks succeed (docs/08-security.md): in a throwaway VM only.
+//
+// Read: man 7 capabilities, man 2 capset, man 2 prctl, man 2 seccomp,
+// man 2 open_tree, man 2 mount_setattr, man 5 passwd, man 5 group.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// security is what run's flags asked of the defences, checked; the record
+// keeps it, and exec gives the same to the commands it runs.
+type security struct {
+	Capabilities    []string `json:"capabilities"` // what root keeps, by name (capabilityNumbers); all with Privileged
+	Privileged      bool     `json:"privileged,omitempty"`
+	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
+	Seccomp         bool     `json:"seccomp"`        // the filter of seccomp.go; false: unconfined
+	User            string   `json:"user,omitempty"` // -u as given, looked up in the container
+}
+
+var (
+	capAddFlag      = &cli.StringSliceFlag{Name: "cap-add", Usage: "give root in the container a capability it lacks by default: NET_ADMIN, SYS_TIME, ... or ALL (man 7 capabilities)"}
+	capDropFlag     = &cli.StringSliceFlag{Name: "cap-drop", Usage: "take a capability from root in the container: CHOWN, NET_RAW, ... or ALL"}
+	privilegedFlag  = &cli.BoolFlag{Name: "privileged", Usage: "switch the defences off: every capability, no seccomp filter, /proc unmasked (for a throwaway VM only)"}
+	securityOptFlag = &cli.StringSliceFlag{Name: "security-opt", Usage: "no-new-privileges (setuid programs gain nothing), or seccomp=unconfined (no system-call filter)"}
+	userFlag        = &cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run the command as UID[:GID] or NAME[:GROUP] of the container's /etc/passwd and /etc/group (default root)"}
+	// securityFlag is how run and exec pass the checked security to the
+	// process that applies it: init, or joined.
+	securityFlag = &cli.StringFlag{Name: "security", Hidden: true}
+)
+
+// capabilityNumbers are the capabilities by name, as in man 7 capabilities
+// without their CAP_ prefix; the kernel knows them by number.
+var capabilityNumbers = map[string]int{
+	"CHOWN": unix.CAP_CHOWN, "DAC_OVERRIDE": unix.CAP_DAC_OVERRIDE, "DAC_READ_SEARCH": unix.CAP_DAC_READ_SEARCH,
+	"FOWNER": unix.CAP_FOWNER, "FSETID": unix.CAP_FSETID, "KILL": unix.CAP_KILL, "SETGID": unix.CAP_SETGID,
+	"SETUID": unix.CAP_SETUID, "SETPCAP": unix.CAP_SETPCAP, "LINUX_IMMUTABLE": unix.CAP_LINUX_IMMUTABLE,
+	"NET_BIND_SERVICE": unix.CAP_NET_BIND_SERVICE, "NET_BROADCAST": unix.CAP_NET_BROADCAST, "NET_ADMIN": unix.CAP_NET_ADMIN,
+	"NET_RAW": unix.CAP_NET_RAW, "IPC_LOCK": unix.CAP_IPC_LOCK, "IPC_OWNER": unix.CAP_IPC_OWNER,
+	"SYS_MODULE": unix.CAP_SYS_MODULE, "SYS_RAWIO": unix.CAP_SYS_RAWIO, "SYS_CHROOT": unix.CAP_SYS_CHROOT,
+	"SYS_PTRACE": unix.CAP_SYS_PTRACE, "SYS_PACCT": unix.CAP_SYS_PACCT, "SYS_ADMIN": unix.CAP_SYS_ADMIN,
+	"SYS_BOOT": unix.CAP_SYS_BOOT, "SYS_NICE": unix.CAP_SYS_NICE, "SYS_RESOURCE": unix.CAP_SYS_RESOURCE,
+	"SYS_TIME": unix.CAP_SYS_TIME, "SYS_TTY_CONFIG": unix.CAP_SYS_TTY_CONFIG, "MKNOD": unix.CAP_MKNOD,
+	"LEASE": unix.CAP_LEASE, "AUDIT_WRITE": unix.CAP_AUDIT_WRITE, "AUDIT_CONTROL": unix.CAP_AUDIT_CONTROL,
+	"SETFCAP": unix.CAP_SETFCAP, "MAC_OVERRIDE": unix.CAP_MAC_OVERRIDE, "MAC_ADMIN": unix.CAP_MAC_ADMIN,
+	"SYSLOG": unix.CAP_SYSLOG, "WAKE_ALARM": unix.CAP_WAKE_ALARM, "BLOCK_SUSPEND": unix.CAP_BLOCK_SUSPEND,
+	"AUDIT_READ": unix.CAP_AUDIT_READ, "PERFMON": unix.CAP_PERFMON, "BPF": unix.CAP_BPF,
+	"CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE,
+}
+
+// defaultCapabilities are what root keeps in a container: Docker's default
+// set but MKNOD. Each is a power over the container's own files, processes
+// and network, not over the machine. MKNOD is left out because a device
+// node made with it reaches the host's device of that number (its disk,
+// say): runc keeps it only with a device list in the cgroup that decides
+// which devices may be opened, and tinyrun keeps no such list.
+var defaultCapabilities = []string{
+	"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+	"NET_BIND_SERVICE", "NET_RAW", "SYS_CHROOT", "AUDIT_WRITE", "SETFCAP",
+}
+
+// parseSecurity checks run's security flags, before anything is created.
+func parseSecurity(ctx *cli.Context) (security, error) {
+	s := security{Privileged: ctx.Bool("privileged"), Seccomp: true, User: ctx.String("user")}
+	for _, opt := range ctx.StringSlice("security-opt") {
+		switch opt {
+		case "no-new-privileges", "no-new-privileges=true", "no-new-privileges:true":
+			s.NoNewPrivileges = true
+		case "no-new-privileges=false", "no-new-privileges:false":
+			s.NoNewPrivileges = false
+		case "seccomp=unconfined", "seccomp:unconfined":
+			s.Seccomp = false
+		default:
+			return s, fmt.Errorf("--security-opt %q: tinyrun knows no-new-privileges and seccomp=unconfined", opt)
+		}
+	}
+	if err := checkUser(s.User); err != nil {
+		return s, err
+	}
+	if s.Privileged {
+		s.Seccomp = false
+		for name := range capabilityNumbers {
+			s.Capabilities = append(s.Capabilities, name)
+		}
+		sort.Strings(s.Capabilities)
+		return s, nil
+	}
+	add, err := capabilityList("--cap-add", ctx.StringSlice("cap-add"))
+	if err != nil {
+		return s, err
+	}
+	drop, err := capabilityList("--cap-drop", ctx.StringSlice("cap-drop"))
+	if err != nil {
+		return s, err
+	}
+	// As in Docker: ALL first, then the named ones, adds before drops.
+	keep := map[string]bool{}
+	for _, name := range defaultCapabilities {
+		keep[name] = true
+	}
+	if drop["ALL"] {
+		keep = map[string]bool{}
+	}
+	for name := range capabilityNumbers {
+		keep[name] = keep[name] || add["ALL"] || add[name]
+	}
+	for name := range drop {
+		delete(keep, name)
+	}
+	if keep["MKNOD"] {
+		return s, errors.New("--cap-add MKNOD: tinyrun keeps no list of allowed devices in the cgroup, so a node made with it would open any device of the host; use the nodes in /dev, or --privileged in a throwaway VM")
+	}
+	s.Capabilities = sortedNames(keep)
+	return s, nil
+}
+
+// capabilityList turns the names given to flag (NET_ADMIN, cap_net_admin,
+// ALL) into a set of capabilityNumbers' names.
+func capabilityList(flag string, names []string) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, n := range names {
+		name := strings.TrimPrefix(strings.ToUpper(n), "CAP_")
+		if _, known := capabilityNumbers[name]; !known && name != "ALL" {
+			return nil, fmt.Errorf("%s %q: no such capability; the names are in man 7 capabilities (NET_ADMIN, SYS_TIME, ...)", flag, n)
+		}
+		set[name] = true
+	}
+	return set, nil
+}
+
+// sortedNames returns the names set holds, in order.
+func sortedNames(set map[string]bool) []string {
+	var names []string
+	for name, in := range set {
+		if in {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// userPattern is -u's syntax: a number or a name, then maybe ":" and a group.
+var userPattern = regexp.MustCompile(`^([0-9]+|[a-z_][a-z0-9_.-]*)(:([0-9]+|[a-z_][a-z0-9_.-]*))?$`)
+
+// checkUser checks -u's syntax; the names are looked up in the container.
+func checkUser(user string) error {
+	if user == "" {
+		return nil
+	}
+	if !userPattern.MatchString(user) {
+		return fmt.Errorf("-u %q: want UID[:GID] or NAME[:GROUP], such as -u 1000 or -u nobody:nogroup", user)
+	}
+	return nil
+}
+
+// encode and decodeSecurity carry a security across an exec, as a flag.
+func (s security) encode() string {
+	b, _ := json.Marshal(s) // strings and booleans: cannot fail
+	return string(b)
+}
+
+func decodeSecurity(text string) (security, error) {
+	var s security
+	if err := json.Unmarshal([]byte(text), &s); err != nil {
+		return s, fmt.Errorf("--security %q: %w (run and exec pass it)", text, err)
+	}
+	return s, nil
+}
+
+// credentials are who the command runs as, from -u and the container's
+// /etc/passwd and /etc/group.
+type credentials struct {
+	uid, gid int
+	groups   []int  // the supplementary groups
+	home     string // HOME, from /etc/passwd
+}
+
+// lookupUser resolves user (-u) in the container's /etc/passwd and
+// /etc/group, as Docker does: a name must be there; a number need not be,
+// and then its group is 0 and its home "/". Run inside the container, after
+// pivot_root (or exec's chroot), so these are the image's files.
+func lookupUser(user string) (credentials, error) {
+	if user == "" {
+		return credentials{home: "/root"}, nil
+	}
+	name, group, _ := strings.Cut(user, ":")
+	c := credentials{uid: -1, home: "/"}
+	userName := ""
+	err := readColonFile("/etc/passwd", func(f []string) {
+		if len(f) >= 6 && c.uid < 0 && (f[0] == name || f[2] == name) {
+			c.uid, _ = strconv.Atoi(f[2])
+			c.gid, _ = strconv.Atoi(f[3])
+			c.home, userName = f[5], f[0]
+		}
+	})
+	if c.uid < 0 {
+		uid, convErr := strconv.Atoi(name)
+		if convErr != nil {
+			return c, fmt.Errorf("-u %s: no user %q in the container's /etc/passwd%s", user, name, notRead(err))
+		}
+		c.uid = uid
+	}
+	if group != "" {
+		c.gid = -1
+		err := readColonFile("/etc/group", func(f []string) {
+			if len(f) >= 3 && c.gid < 0 && (f[0] == group || f[2] == group) {
+				c.gid, _ = strconv.Atoi(f[2])
+			}
+		})
+		if c.gid < 0 {
+			gid, convErr := strconv.Atoi(group)
+			if convErr != nil {
+				return c, fmt.Errorf("-u %s: no group %q in the container's /etc/group%s", user, group, notRead(err))
+			}
+			c.gid = gid
+		}
+	}
+	// Supplementary groups: those whose member list (the 4th field) names the user.
+	if userName != "" {
+		_ = readColonFile("/etc/group", func(f []string) {
+			if len(f) >= 4 {
+				for _, member := range strings.Split(f[3], ",") {
+					if gid, err := strconv.Atoi(f[2]); err == nil && member == userName {
+						c.groups = append(c.groups, gid)
+					}
+				}
+			}
+		})
+	}
+	return c, nil
+}
+
+// notRead says, after a lookup that failed, why the file gave nothing.
+func notRead(err error) string {
+	if err != nil {
+		return " (" + err.Error() + ")"
+	}
+	return ""
+}
+
+// readColonFile calls line with the fields of each line of path, a file
+// of /etc/passwd's shape (man 5 passwd).
+func readColonFile(path string, line func(fields []string)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		if text := scanner.Text(); text != "" && !strings.HasPrefix(text, "#") {
+			line(strings.Split(text, ":"))
+		}
+	}
+	return scanner.Err()
+}
+
+// maskedPaths are the files and directories of /proc and /sys that tell
+// about or act on the host, not the container (Docker's list): the
+// kernel's memory (kcore), its keyrings, its timers and interrupts, the
+// firmware. A file is covered with /dev/null, a directory with an empty
+// read-only tmpfs.
+var maskedPaths = []string{
+	"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list",
+	"/proc/timer_stats", "/sys/firmware", "/sys/devices/virtual/powercap",
+}
+
+// readOnlyPaths are the /proc files and directories that change the whole
+// machine when written: its sysctls (/proc/sys/kernel/core_pattern names a
+// program the host runs as root on every crash), sysrq-trigger (reboot,
+// crash), interrupts' routing, filesystems' settings.
+var readOnlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+
+// maskPaths covers maskedPaths and makes readOnlyPaths read-only, in the
+// container's mount namespace; nothing with --privileged. After mountProc,
+// mountDev and mountSys; a path the kernel lacks is left alone.
+func maskPaths(s security) error {
+	if s.Privileged {
+		return nil
+	}
+	for _, path := range maskedPaths {
+		info, err := os.Stat(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			return fmt.Errorf("mask %s: %w", path, err)
+		case info.IsDir():
+			err = unix.Mount("tmpfs", path, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
+		default:
+			err = unix.Mount("/dev/null", path, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", path, err)
+		}
+	}
+	for _, path := range readOnlyPaths {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		// A mount of its own, on itself, to make read-only alone (net.go).
+		if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("make %s read-only: %w", path, err)
+		}
+		if err := setMountAttributes(path, unix.MOUNT_ATTR_RDONLY, true); err != nil {
+			return fmt.Errorf("make %s read-only: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// confine takes from this process what the command must not have, in the
+// order each step needs the ones after it; execCommand calls it after the
+// command is found, just before execve(2). All of it acts on the calling
+// thread only, the one that execs (pid.go locks main to it).
+//
+//  1. the bounding set: what no execve, setuid program included, can give back
+//  2. the seccomp filter, while CAP_SYS_ADMIN still allows it; with
+//     no_new_privs it waits until 6, when the kernel no longer asks for it
+//  3. the user: groups, then gid, then uid (after setuid(2) to non-root,
+//     the kernel empties the permitted and effective sets itself)
+//  4. the other sets: root keeps what is left in the bounding set
+//  5. the ambient set, empty
+//  6. no_new_privs, then the filter
+func confine(s security, c credentials) error {
+	if !s.Privileged {
+		if err := limitBoundingSet(s.Capabilities); err != nil {
+			return err
+		}
+	}
+	if s.Seccomp && !s.NoNewPrivileges {
+		if err := installSeccomp(s.Capabilities); err != nil {
+			return err
+		}
+	}
+	if c.uid != 0 || c.gid != 0 || len(c.groups) > 0 {
+		if err := unix.Setgroups(c.groups); err != nil {
+			return fmt.Errorf("setgroups %v: %w", c.groups, err)
+		}
+		if err := unix.Setresgid(c.gid, c.gid, c.gid); err != nil {
+			return fmt.Errorf("setgid %d: %w", c.gid, err)
+		}
+		if err := unix.Setresuid(c.uid, c.uid, c.uid); err != nil {
+			return fmt.Errorf("setuid %d: %w", c.uid, err)
+		}
+	}
+	if !s.Privileged || c.uid != 0 {
+		if err := setCapabilities(s.Capabilities, c.uid == 0); err != nil {
+			return err
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("clear the ambient capabilities: %w", err) // EINVAL: before Linux 4.3, there are none
+	}
+	if s.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+		if s.Seccomp {
+			return installSeccomp(s.Capabilities)
+		}
+	}
+	return nil
+}
+
+// limitBoundingSet drops from the bounding set every capability not in
+// keep, up to the last one this kernel knows (a newer kernel's extra ones
+// too). After it, no execve can give them back (man 7 capabilities,
+// "Capability bounding set"). Needs CAP_SETPCAP, the runtime's own.
+func limitBoundingSet(keep []string) error {
+	kept := map[int]bool{}
+	for _, name := range keep {
+		kept[capabilityNumbers[name]] = true
+	}
+	for c := 0; c <= lastCapability(); c++ {
+		if kept[c] {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// lastCapability is the highest capability number of the running kernel.
+func lastCapability() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if n, convErr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && convErr == nil {
+		return n
+	}
+	return unix.CAP_LAST_CAP // what this program knows of
+}
+
+// setCapabilities sets the permitted, effective and inheritable sets to
+// keep (root), or empties them (any other user).
+func setCapabilities(keep []string, root bool) error {
+	var sets [2]unix.CapUserData // capabilities 0-31, then 32-63
+	if root {
+		for _, name := range keep {
+			c := capabilityNumbers[name]
+			sets[c/32].Permitted |= 1 << (c % 32)
+		}
+		for i := range sets {
+			sets[i].Effective, sets[i].Inheritable = sets[i].Permitted, sets[i].Permitted
+		}
+	}
+	header := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	if err := unix.Capset(&header, &sets[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	return nil
+}
+
+// readOnlyBinary returns this binary, opened through a mount of its own
+// that is read-only and attached nowhere (open_tree(2) with
+// OPEN_TREE_CLONE, then mount_setattr(2)). The container's first process
+// and exec's are started from it, not from the host's path. While one of
+// them runs this code inside the container, /proc/PID/exe leads a process
+// of the container to the file it runs; through the host's path, root
+// inside could reopen it for writing once it stops running, and replace
+// the runtime every later container starts with (CVE-2019-5736, runc's).
+// Through this mount, opening it for writing fails with EROFS, and no
+// process of the container can reach the mount to change it (it is in no
+// mount namespace). runc once made a sealed copy in memory instead
+// (memfd_create(2)): 9 MB copied for each start; this costs a mount.
+func readOnlyBinary() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("open_tree this binary: %w (needs Linux 5.2)", err)
+	}
+	binary := os.NewFile(uintptr(fd), programName)
+	err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
+	if err != nil {
+		binary.Close()
+		return nil, fmt.Errorf("make the mount of this binary read-only: mount_setattr: %w (needs Linux 5.12)", err)
+	}
+	return binary, nil
+}

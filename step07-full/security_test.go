@@ -1,0 +1,129 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// securityOf parses run's security flags from args, as run would.
+func securityOf(t *testing.T, args ...string) (security, error) {
+	t.Helper()
+	set := flag.NewFlagSet("run", flag.ContinueOnError)
+	for _, f := range []cli.Flag{userFlag, capAddFlag, capDropFlag, privilegedFlag, securityOptFlag} {
+		if err := f.Apply(set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := set.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return parseSecurity(cli.NewContext(cli.NewApp(), set, nil))
+}
+
+func TestCapabilityFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, sortedNames(map[string]bool{"CHOWN": true, "DAC_OVERRIDE": true, "FOWNER": true, "FSETID": true, "KILL": true,
+			"SETGID": true, "SETUID": true, "SETPCAP": true, "NET_BIND_SERVICE": true, "NET_RAW": true, "SYS_CHROOT": true,
+			"AUDIT_WRITE": true, "SETFCAP": true})},
+		{[]string{"--cap-drop", "ALL", "--cap-add", "cap_net_bind_service"}, []string{"NET_BIND_SERVICE"}},
+		{[]string{"--cap-drop", "ALL"}, nil},
+		{[]string{"--cap-add", "ALL", "--cap-drop", "MKNOD", "--cap-drop", "SYS_ADMIN"}, len40Without("MKNOD", "SYS_ADMIN")},
+	} {
+		s, err := securityOf(t, c.args...)
+		if err != nil {
+			t.Errorf("%v: %v", c.args, err)
+			continue
+		}
+		if len(s.Capabilities) != len(c.want) {
+			t.Errorf("%v: got %v, want %v", c.args, s.Capabilities, c.want)
+			continue
+		}
+		for i := range c.want {
+			if s.Capabilities[i] != c.want[i] {
+				t.Errorf("%v: got %v, want %v", c.args, s.Capabilities, c.want)
+				break
+			}
+		}
+	}
+	for _, bad := range [][]string{{"--cap-add", "MKNOD"}, {"--cap-add", "ALL"}, {"--cap-add", "FLY"}, {"--security-opt", "apparmor=x"}, {"--user", "a b"}, {"--user", "root:"}} {
+		if _, err := securityOf(t, bad...); err == nil {
+			t.Errorf("%v: accepted, want an error", bad)
+		}
+	}
+}
+
+// len40Without is every capability but the ones named.
+func len40Without(names ...string) []string {
+	set := map[string]bool{}
+	for name := range capabilityNumbers {
+		set[name] = true
+	}
+	for _, n := range names {
+		delete(set, n)
+	}
+	return sortedNames(set)
+}
+
+// TestFilterJumpsStayInside checks that every jump of the filter lands on
+// an instruction of it, and that it ends with a return: the kernel refuses
+// a program otherwise, but only when a container starts.
+func TestFilterJumpsStayInside(t *testing.T) {
+	for _, kept := range [][]string{defaultCapabilities, nil, {"SYS_ADMIN", "SYS_TIME"}} {
+		program := filterProgram(kept)
+		for i, in := range program {
+			if in.Code&0x07 == unix.BPF_JMP && (i+1+int(in.Jt) >= len(program) || i+1+int(in.Jf) >= len(program)) {
+				t.Errorf("kept %v: instruction %d jumps past the end", kept, i)
+			}
+		}
+		if last := program[len(program)-1]; last.Code != unix.BPF_RET|unix.BPF_K || last.K != unix.SECCOMP_RET_ALLOW {
+			t.Errorf("kept %v: the program does not end by allowing", kept)
+		}
+	}
+	if len(filterProgram([]string{"SYS_TIME"})) >= len(filterProgram(nil)) {
+		t.Error("keeping SYS_TIME does not let the clock calls through the filter")
+	}
+}
+
+func TestReadOnlyBinaryCannotBeWritten(t *testing.T) {
+	f, err := readOnlyBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// While this test runs, opening its binary for writing fails with
+	// ETXTBSY whatever the mount; what stays once it stops is the mount's
+	// flag, which statfs(2) reports.
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil {
+		t.Fatal(err)
+	}
+	if fs.Flags&unix.ST_RDONLY == 0 {
+		t.Errorf("the binary's own mount is not read-only (statfs flags %#x)", fs.Flags)
+	}
+	exe, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat("/proc/self/fd/" + strconv.Itoa(int(f.Fd()))); err != nil || !os.SameFile(info, exe) {
+		t.Errorf("the read-only binary is not this binary: %v", err)
+	}
+}
+
+// BenchmarkReadOnlyBinary is what a start pays for it.
+func BenchmarkReadOnlyBinary(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		f, err := readOnlyBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}
