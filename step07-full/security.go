@@ -140,7 +140,7 @@ func parseSecurity(ctx *cli.Context) (security, error) {
 		delete(keep, name)
 	}
 	if keep["MKNOD"] {
-		return s, errors.New("--cap-add MKNOD: tinyrun keeps no list of allowed devices in the cgroup, so a node made with it would open any device of the host; use the nodes in /dev, or --privileged in a throwaway VM")
+		return s, errors.New("--cap-add: MKNOD is never given: tinyrun keeps no list of allowed devices in the cgroup, so a node made with it would open any device of the host (with --cap-add ALL, add --cap-drop MKNOD)")
 	}
 	s.Capabilities = sortedNames(keep)
 	return s, nil
@@ -345,8 +345,10 @@ func maskPaths(s security) error {
 
 // confine takes from this process what the command must not have, in the
 // order each step needs the ones after it; execCommand calls it after the
-// command is found, just before execve(2). All of it acts on the calling
-// thread only, the one that execs (pid.go locks main to it).
+// command is found, just before execve(2). The capabilities, the filter,
+// no_new_privs and the groups are the calling thread's only (the user IDs,
+// Go sets on every thread): it is the one that execs, main's, locked to
+// it in pid.go, and execve keeps only it.
 //
 //  1. the bounding set: what no execve, setuid program included, can give back
 //  2. the seccomp filter, while CAP_SYS_ADMIN still allows it; with
@@ -367,16 +369,15 @@ func confine(s security, c credentials) error {
 			return err
 		}
 	}
-	if c.uid != 0 || c.gid != 0 || len(c.groups) > 0 {
-		if err := unix.Setgroups(c.groups); err != nil {
-			return fmt.Errorf("setgroups %v: %w", c.groups, err)
-		}
-		if err := unix.Setresgid(c.gid, c.gid, c.gid); err != nil {
-			return fmt.Errorf("setgid %d: %w", c.gid, err)
-		}
-		if err := unix.Setresuid(c.uid, c.uid, c.uid); err != nil {
-			return fmt.Errorf("setuid %d: %w", c.uid, err)
-		}
+	// Always, root too: the runtime's own groups are the host's.
+	if err := unix.Setgroups(c.groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", c.groups, err)
+	}
+	if err := unix.Setresgid(c.gid, c.gid, c.gid); err != nil {
+		return fmt.Errorf("setgid %d: %w", c.gid, err)
+	}
+	if err := unix.Setresuid(c.uid, c.uid, c.uid); err != nil {
+		return fmt.Errorf("setuid %d: %w", c.uid, err)
 	}
 	if !s.Privileged || c.uid != 0 {
 		if err := setCapabilities(s.Capabilities, c.uid == 0); err != nil {
