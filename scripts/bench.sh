@@ -200,10 +200,11 @@ table() {
 		median["$name --network none"]=$(median_ms "$bin" run --network none "${arg[@]}" true)
 		cases+=("$name, bridge up" "$name --network none")
 	done
-	# Step 07's defences switched off (security.go), to show what they cost;
-	# the sealed copy of the binary stays (its cost: go test -bench Sealed ./step07-full).
+	# Step 07 with --network none and its defences switched off (security.go:
+	# --privileged, no seccomp filter), to show what they cost. The read-only
+	# binary stays: go test -bench ReadOnlyBinary ./step07-full times it.
 	if [ -x bin/step07-full ]; then
-		local off="step07-full --network none, defences off"
+		local off="step07-full none, defences off"
 		median[$off]=$(median_ms bin/step07-full run --network none --privileged --security-opt seccomp=unconfined --rm "$image" true)
 		cases+=("$off")
 	fi
