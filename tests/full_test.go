@@ -932,6 +932,14 @@ func checkBadInputForEveryCommandIsOneClearLine(t *testing.T, s step) {
 		{s.runArgs([]string{"-t"}, "true"), ""}, // stdin is no terminal
 		{s.runArgs([]string{"-e", "NOEQUALS"}, "true"), "NOEQUALS"},
 		{s.runArgs([]string{"-w", "relative"}, "true"), "relative"},
+		{s.runArgs([]string{"--cap-add", "FLY"}, "true"), "FLY"},
+		{s.runArgs([]string{"--cap-drop", "CAP_NOPE"}, "true"), "CAP_NOPE"},
+		{s.runArgs([]string{"--cap-add", "MKNOD"}, "true"), "MKNOD"},
+		{s.runArgs([]string{"--security-opt", "apparmor=unconfined"}, "true"), "apparmor"},
+		{s.runArgs([]string{"-u", "no such user"}, "true"), "no such user"},
+		{s.runArgs([]string{"-u", "nosuchuser"}, "true"), "nosuchuser"}, // not in the image's /etc/passwd
+		{s.runArgs([]string{"-u", "0:nosuchgroup"}, "true"), "nosuchgroup"},
+		{[]string{"exec", "-u", "nosuchuser", dupName, "true"}, "nosuchuser"},
 	} {
 		s.wantRefused(t, b.args, b.mention, 125)
 	}
