@@ -168,7 +168,10 @@ func filterProgram(kept []string) []unix.SockFilter {
 // It needs CAP_SYS_ADMIN or no_new_privs (confine orders it so).
 func installSeccomp(kept []string) error {
 	program := filterProgram(kept)
-	prog := unix.SockFprog{Len: uint16(len(program)), Filter: &program[0]}
+	prog := unix.SockFprog{Len: uint16(len(program))}
+	if len(program) > 0 { // an empty one the kernel refuses (EINVAL)
+		prog.Filter = &program[0]
+	}
 	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0); err != nil {
 		return fmt.Errorf("install the seccomp filter: %w (the kernel needs CONFIG_SECCOMP_FILTER; or run with --security-opt seccomp=unconfined)", err)
 	}

@@ -7,8 +7,8 @@
 // take those powers away, each in the container's last moment before its
 // command runs (confine), so that the runtime's own setup keeps them:
 //
-//	capabilities     root keeps 13 of the 41 (man 7 capabilities), in every set;
-//	                 a user given with -u keeps none
+//	capabilities     root keeps 13 of the 41 (man 7 capabilities), none
+//	                 inheritable; a user given with -u keeps none
 //	masked paths     /proc files that show or change the host, covered (maskPaths)
 //	nodev            a device node of the image or a volume cannot be opened
 //	                 (mountOverlay, bindVolumes): only /dev's few are usable
@@ -355,7 +355,7 @@ func maskPaths(s security) error {
 //     no_new_privs it waits until 6, when the kernel no longer asks for it
 //  3. the user: groups, then gid, then uid (after setuid(2) to non-root,
 //     the kernel empties the permitted and effective sets itself)
-//  4. the other sets: root keeps what is left in the bounding set
+//  4. the other sets: root keeps the bounding set's, none inheritable
 //  5. the ambient set, empty
 //  6. no_new_privs, then the filter
 func confine(s security, c credentials) error {
@@ -427,8 +427,11 @@ func lastCapability() int {
 	return unix.CAP_LAST_CAP // what this program knows of
 }
 
-// setCapabilities sets the permitted, effective and inheritable sets to
-// keep (root), or empties them (any other user).
+// setCapabilities sets the permitted and effective sets to keep (root), or
+// empties them (any other user). The inheritable set is emptied for both:
+// a program with inheritable file capabilities would gain them from it at
+// execve, even as a user that has none (CVE-2022-24769; Docker and runc
+// leave it empty since).
 func setCapabilities(keep []string, root bool) error {
 	var sets [2]unix.CapUserData // capabilities 0-31, then 32-63
 	if root {
@@ -437,7 +440,7 @@ func setCapabilities(keep []string, root bool) error {
 			sets[c/32].Permitted |= 1 << (c % 32)
 		}
 		for i := range sets {
-			sets[i].Effective, sets[i].Inheritable = sets[i].Permitted, sets[i].Permitted
+			sets[i].Effective = sets[i].Permitted
 		}
 	}
 	header := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
