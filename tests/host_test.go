@@ -71,6 +71,44 @@ func (s snapshot) diff(after snapshot) string {
 	return strings.Join(out, "\n")
 }
 
+// leftoverFixes says, per part of the snapshot, what a runtime must do so
+// that the host is left as found.
+var leftoverFixes = map[string]string{
+	"mounts":                "a mount made for the container must be made in its own mount namespace (CLONE_NEWNS, then / made private with MS_REC|MS_PRIVATE), or unmounted when it exits",
+	"hostname":              "sethostname belongs in the child, in its new UTS namespace (CLONE_NEWUTS)",
+	"network links":         "delete the container's links when it exits (the host end of its veth; the bridge with the last container); cleanup must reclaim them",
+	"container processes":   "the container's processes must end with it: Pdeathsig, and PID 1 of a PID namespace of its own (its end kills the rest)",
+	"files in the rootfs":   "the container wrote into the image or rootfs itself: mount the rootfs (or an overlay over it) for the container, and remove what the runtime wrote there",
+	"runtime state":         "remove the container's record and directories when it exits (teardown); cleanup must reclaim those of a killed runtime",
+	"cgroups":               "remove the container's cgroup when it exits (rmdir, once its processes are gone); cleanup must reclaim it",
+	"firewall rules (ipv4)": "delete the container's rules when it exits (the chains with the last container); cleanup must reclaim them",
+	"network namespaces":    "a network namespace the runtime names in /run/netns must be deleted when the container exits",
+	"test host network":     "delete what the container added to the host's network (addresses, routes, links) when it exits, and restore ip_forward as it was",
+}
+
+// leftoverHint turns a snapshot diff (diff's lines: "  PART: left
+// behind: OBJECT") into the objects left and, once per part, the fix.
+func leftoverHint(diff string) string {
+	var out []string
+	fixed := map[string]bool{}
+	lines := strings.Split(strings.TrimSpace(diff), "\n")
+	const most = 12 // a broken teardown can leave hundreds
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		if i == most {
+			out = append(out, fmt.Sprintf("(and %d more)", len(lines)-most))
+			break
+		}
+		out = append(out, line)
+		part, _, _ := strings.Cut(line, ":")
+		if fix, ok := leftoverFixes[part]; ok && !fixed[part] {
+			fixed[part] = true
+			out = append(out, "  -> "+fix)
+		}
+	}
+	return "what the check left on the host (it was not there when the check began):\n" + strings.Join(out, "\n")
+}
+
 // diffSettled compares s with fresh snapshots until they agree or a short
 // time passes: a container's processes and mounts go away asynchronously
 // after the runtime exits.
@@ -332,5 +370,27 @@ func TestLeftoversAreReportedAsTheObjectsLeft(t *testing.T) {
 	want := "/sys/fs/cgroup/memory/tinyrun drwxr-xr-x 0 (and 3 more inside)\n/run/tinyrun/lock -rw------- 0\ntinyrun0 UP"
 	if got != want {
 		t.Errorf("outermost: want\n%s\ngot\n%s", want, got)
+	}
+}
+
+func TestLeftoverHintNamesEachObjectAndItsFix(t *testing.T) {
+	diff := "  cgroups: left behind: /sys/fs/cgroup/memory/tinyrun/abc d 0 (and 40 more inside)\n" +
+		"  cgroups: left behind: /sys/fs/cgroup/pids/tinyrun/abc d 0 (and 9 more inside)\n" +
+		"  network links: left behind: veth1234 UP"
+	got := leftoverHint(diff)
+	for _, want := range []string{"/sys/fs/cgroup/memory/tinyrun/abc", "/sys/fs/cgroup/pids/tinyrun/abc", "veth1234", leftoverFixes["cgroups"], leftoverFixes["network links"]} {
+		if !strings.Contains(got, want) {
+			t.Errorf("leftoverHint: want %q in\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, leftoverFixes["cgroups"]); n != 1 {
+		t.Errorf("leftoverHint: the cgroups' fix is said %d times, want once:\n%s", n, got)
+	}
+	var many []string
+	for i := 0; i < 100; i++ {
+		many = append(many, fmt.Sprintf("  mounts: left behind: /mnt/%d", i))
+	}
+	if got := leftoverHint(strings.Join(many, "\n")); strings.Count(got, "\n") > 20 || !strings.Contains(got, "(and 88 more)") {
+		t.Errorf("leftoverHint of 100 mounts: want at most 12 named and the rest counted, got\n%s", got)
 	}
 }

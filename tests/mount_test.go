@@ -152,9 +152,15 @@ func checkSysIsReadOnly(t *testing.T, s step) {
 	// The mount's own options (field 6 of mountinfo) must say ro: a write
 	// test would not do, as sysfs refuses to create files even when rw.
 	r := s.runContainer(t, nil, "sh", "-c", "ls /sys/kernel >/dev/null && awk '$5 == \"/sys\" {print $6}' /proc/self/mountinfo")
+	lines := strings.Fields(r.stdout)
+	if r.status == 0 && len(lines) > 1 {
+		// Two mounts at /sys: the host's, reached through a root that
+		// was never detached, and the container's.
+		hintFromFailure("/proc/self/mountinfo shows " + strconv.Itoa(len(lines)) + " mounts at /sys: the host's root is still attached under the container's; after pivot_root, unmount the old root (umount2 with MNT_DETACH)")
+	}
 	options := strings.Split(strings.TrimSpace(r.stdout), ",")
-	if r.status != 0 || len(options) == 0 || options[0] != "ro" {
-		t.Errorf("want /sys mounted read-only (ro in /proc/self/mountinfo), got %v", r)
+	if r.status != 0 || len(lines) != 1 || options[0] != "ro" {
+		t.Errorf("want /sys mounted once, read-only (ro in /proc/self/mountinfo), got %v", r)
 	}
 }
 
