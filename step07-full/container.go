@@ -129,6 +129,12 @@ func withEnv(base, extra []string) []string {
 // changes into it. It runs inside the container, after pivot_root, so the
 // path can only lead inside the container's root.
 func enterWorkdir(dir string) error {
+	// Nothing under /proc is a working directory, and /proc/self/fd/N is
+	// a way to a directory of the host, should one be open: refused
+	// before MkdirAll could create anything through it.
+	if dir == "/proc" || strings.HasPrefix(dir, "/proc/") {
+		return fmt.Errorf("working directory %s: not under /proc; choose a directory of the container", dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create working directory %s: %w", dir, err)
 	}

@@ -14,7 +14,8 @@ package main
 // exec set TINYRUN_JOIN in the environment. Then:
 //
 //	1. read a byte from fd 3: exec writes it once it has put this process
-//	   in the container's cgroup, which its children inherit
+//	   in the container's cgroup, which its children inherit; then make
+//	   this process not dumpable
 //	2. setns(fd 4, every kind at once): fd 4 is a pidfd of the container's
 //	   PID 1 (Linux 5.8), so the namespaces are those of that very process,
 //	   never of one that took its PID since; then fchdir(fd 5) and chroot:
@@ -39,6 +40,7 @@ package main
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +71,12 @@ __attribute__((constructor)) static void joinContainer(void) {
 	char go;
 	if (read(3, &go, 1) != 1)
 		fail("wait for the cgroup");
+	// Not dumpable: until the command's execve makes it dumpable again,
+	// no process of the container may read this one's memory, descriptors
+	// or /proc/PID/exe, nor ptrace it, whatever its capabilities then
+	// (man 2 prctl, PR_SET_DUMPABLE; runc does the same, CVE-2016-9962).
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("prctl PR_SET_DUMPABLE");
 	if (setns(4, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS) < 0)
 		fail("setns into the container's namespaces");
 	if (fchdir(5) < 0 || chroot(".") < 0)

@@ -59,8 +59,8 @@ var refusedCalls = []struct {
 	{"add_key", unix.SYS_ADD_KEY, ""},
 	{"request_key", unix.SYS_REQUEST_KEY, ""},
 	// Programs and probes in the kernel.
-	{"bpf", unix.SYS_BPF, "SYS_ADMIN"},
-	{"perf_event_open", unix.SYS_PERF_EVENT_OPEN, "SYS_ADMIN"},
+	{"bpf", unix.SYS_BPF, "BPF"},
+	{"perf_event_open", unix.SYS_PERF_EVENT_OPEN, "PERFMON"},
 	// A file by its handle, from any directory of its filesystem: the
 	// "shocker" escape reached the host's files from a container this way.
 	{"open_by_handle_at", unix.SYS_OPEN_BY_HANDLE_AT, "DAC_READ_SEARCH"},
