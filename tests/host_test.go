@@ -52,11 +52,20 @@ func takeSnapshot() (snapshot, error) {
 	return s, nil
 }
 
+// suiteStart is the host as the suite found it (TestMain), or nil.
+var suiteStart *snapshot
+
 // diff describes how after differs from s, or returns "" when it does not.
+// What is gone counts only if the suite found it there: a check whose
+// runtime reclaims what an earlier check left has changed nothing of the
+// host's own.
 func (s snapshot) diff(after snapshot) string {
 	var out []string
 	for what, lines := range s.parts {
 		gone, added := setDifference(lines, after.parts[what]), setDifference(after.parts[what], lines)
+		if suiteStart != nil {
+			gone = setDifference(gone, setDifference(gone, suiteStart.parts[what]))
+		}
 		for _, l := range outermost(added) {
 			out = append(out, fmt.Sprintf("  %s: left behind: %s", what, l))
 		}
@@ -83,7 +92,7 @@ var leftoverFixes = map[string]string{
 	"cgroups":               "remove the container's cgroup when it exits (rmdir, once its processes are gone); cleanup must reclaim it",
 	"firewall rules (ipv4)": "delete the container's rules when it exits (the chains with the last container); cleanup must reclaim them",
 	"network namespaces":    "a network namespace the runtime names in /run/netns must be deleted when the container exits",
-	"test host network":     "delete what the container added to the host's network (addresses, routes, links) when it exits, and restore ip_forward as it was",
+	"test host network":     "restore ip_forward as it was when the last container exits, and delete what the container added to the host's network",
 }
 
 // leftoverHint turns a snapshot diff (diff's lines: "  PART: left
@@ -100,7 +109,15 @@ func leftoverHint(diff string) string {
 			break
 		}
 		out = append(out, line)
-		part, _, _ := strings.Cut(line, ":")
+		part, object, _ := strings.Cut(line, ": ")
+		if part == "test host network" { // links, rules and ip_forward: one fix each
+			_, object, _ = strings.Cut(object, ": ")
+			kind, _, _ := strings.Cut(object, " ")
+			part = map[string]string{"rule": "firewall rules (ipv4)", "link": "network links"}[kind]
+			if part == "" {
+				part = "test host network"
+			}
+		}
 		if fix, ok := leftoverFixes[part]; ok && !fixed[part] {
 			fixed[part] = true
 			out = append(out, "  -> "+fix)
@@ -376,9 +393,10 @@ func TestLeftoversAreReportedAsTheObjectsLeft(t *testing.T) {
 func TestLeftoverHintNamesEachObjectAndItsFix(t *testing.T) {
 	diff := "  cgroups: left behind: /sys/fs/cgroup/memory/tinyrun/abc d 0 (and 40 more inside)\n" +
 		"  cgroups: left behind: /sys/fs/cgroup/pids/tinyrun/abc d 0 (and 9 more inside)\n" +
-		"  network links: left behind: veth1234 UP"
+		"  network links: left behind: veth1234 UP\n" +
+		"  test host network: left behind: rule -A FORWARD -j TINYRUN-FORWARD"
 	got := leftoverHint(diff)
-	for _, want := range []string{"/sys/fs/cgroup/memory/tinyrun/abc", "/sys/fs/cgroup/pids/tinyrun/abc", "veth1234", leftoverFixes["cgroups"], leftoverFixes["network links"]} {
+	for _, want := range []string{"/sys/fs/cgroup/memory/tinyrun/abc", "/sys/fs/cgroup/pids/tinyrun/abc", "veth1234", leftoverFixes["cgroups"], leftoverFixes["network links"], leftoverFixes["firewall rules (ipv4)"]} {
 		if !strings.Contains(got, want) {
 			t.Errorf("leftoverHint: want %q in\n%s", want, got)
 		}

@@ -119,7 +119,15 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(status)
 	}
-	status := m.Run()
+	// What the checks must leave as they found it: the host, with the
+	// suite's test network and image.
+	status := 1
+	if start, err := takeSnapshot(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: snapshot the host: %v\n", err)
+	} else {
+		suiteStart = &start
+		status = m.Run()
+	}
 	if err := removeTestImage(); err != nil {
 		fmt.Fprintf(os.Stderr, "tests: %v\n", err)
 		status = 1
