@@ -9,8 +9,11 @@
 #      of the host's, made slaves, so that nothing done under them reaches
 #      the host's), an empty /run and /tmp;
 #   4. copies the repository's committed files into it (git archive);
-#   5. runs scripts/vagrant-provision.sh in it, as the Vagrantfile does;
-#   6. runs there 'make demo' and 'make test', as root, as the README says.
+#   5. the README's first command on a machine with nothing but Go and make:
+#      installs make, copies this machine's Go into /opt/go, and runs 'make
+#      demo' there, which must install every package it needs (make deps);
+#   6. runs scripts/vagrant-provision.sh in it, as the Vagrantfile does;
+#   7. runs there 'make demo' and 'make test', as root, as the README says.
 #
 # The root is a bind mount of itself, which each command enters with
 # pivot_root(2) in a mount namespace of its own (in_root). Everything is
@@ -92,6 +95,19 @@ in_root() {
 		exec /usr/bin/env -i HOME=/root TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			/bin/sh -c "cd /repo && $2"' in_root "$root" "$1"
 }
+
+# 5. Nothing but Go and make: the demo installs the rest (iptables,
+# busybox-static, gcc...), saying so in one line.
+host_go=$(command -v go || echo /usr/local/go/bin/go)
+[ -x "$host_go" ] || fail "no Go on this machine to copy into the fresh root: install Go first"
+go_root=$("$host_go" env GOROOT)
+mkdir -p "$root/opt/go" && cp -a "$go_root/." "$root/opt/go/"
+say "make demo with nothing installed but Go and make"
+in_root "apt-get install -y -qq make >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq make >/dev/null; }"
+in_root "! command -v iptables >/dev/null || { echo 'fresh-root-check: the fresh root has iptables already: nothing to show' >&2; exit 1; }"
+in_root "make demo GO=/opt/go/bin/go DEMO_PAUSE=0 >/tmp/demo.log 2>&1 || { tail -n 30 /tmp/demo.log; exit 1; }; grep '^provision: installing' /tmp/demo.log || true"
+in_root "command -v iptables >/dev/null || { echo 'fresh-root-check: make demo did not install iptables' >&2; exit 1; }"
+rm -rf "$root/opt/go"
 
 start=$SECONDS
 say "scripts/vagrant-provision.sh"
