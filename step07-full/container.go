@@ -129,12 +129,21 @@ func withEnv(base, extra []string) []string {
 // changes into it. It runs inside the container, after pivot_root, so the
 // path can only lead inside the container's root.
 func enterWorkdir(dir string) error {
-	// Nothing under /proc is a working directory, and /proc/self/fd/N is
-	// a way to a directory of the host, should one be open: refused
-	// before MkdirAll could create anything through it.
-	if dir == "/proc" || strings.HasPrefix(dir, "/proc/") {
-		return fmt.Errorf("working directory %s: not under /proc; choose a directory of the container", dir)
+	// /proc/self/fd/N (or /dev/fd/N, its link) would be a way to a
+	// directory of the host, should one be open. So the part of dir that
+	// exists is opened first with openat2(2)'s RESOLVE_NO_MAGICLINKS,
+	// which refuses to go through such a link, before MkdirAll could
+	// create anything through it.
+	existing := filepath.Clean(dir)
+	for _, err := os.Lstat(existing); err != nil && existing != "/"; _, err = os.Lstat(existing) {
+		existing = filepath.Dir(existing)
 	}
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(unix.AT_FDCWD, existing, &how)
+	if err != nil {
+		return fmt.Errorf("working directory %s: %s: %w (a path through /proc/self/fd leads out of the container: choose a directory of the container)", dir, existing, err)
+	}
+	unix.Close(fd)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create working directory %s: %w", dir, err)
 	}

@@ -14,12 +14,13 @@
 //	                 (mountOverlay, bindVolumes): only /dev's few are usable
 //	seccomp          a filter refusing the system calls no container needs (seccomp.go)
 //	no_new_privs     with --security-opt no-new-privileges: no setuid program
-//	                 gains anything (man 2 PR_SET_NO_NEW_PRIVS)
+//	                 gains anything (man 2 prctl, PR_SET_NO_NEW_PRIVS)
 //	read-only binary the container's first process and exec's run from this
 //	                 binary on a read-only mount of its own (readOnlyBinary)
 //
-// --privileged switches the first four off, for a classroom to watch the
-// attacks succeed (docs/08-security.md): in a throwaway VM only.
+// --privileged switches off the capabilities, the masked paths and the
+// filter, for a classroom to watch the attacks succeed (docs/08-security.md):
+// in a throwaway VM only. nodev and the read-only binary stay.
 //
 // Read: man 7 capabilities, man 2 capset, man 2 prctl, man 2 seccomp,
 // man 2 open_tree, man 2 mount_setattr, man 5 passwd, man 5 group.
@@ -30,11 +31,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -125,19 +128,15 @@ func parseSecurity(ctx *cli.Context) (security, error) {
 	if err != nil {
 		return s, err
 	}
-	// As in Docker: ALL first, then the named ones, adds before drops.
+	// As in Docker: --cap-add ALL is every capability but those dropped;
+	// otherwise the defaults (none with --cap-drop ALL), less the dropped
+	// ones, plus the added ones: a capability both added and dropped stays.
 	keep := map[string]bool{}
 	for _, name := range defaultCapabilities {
-		keep[name] = true
-	}
-	if drop["ALL"] {
-		keep = map[string]bool{}
+		keep[name] = !drop["ALL"]
 	}
 	for name := range capabilityNumbers {
-		keep[name] = keep[name] || add["ALL"] || add[name]
-	}
-	for name := range drop {
-		delete(keep, name)
+		keep[name] = (keep[name] || add["ALL"]) && !drop[name] || add[name] && !add["ALL"]
 	}
 	if keep["MKNOD"] {
 		return s, errors.New("--cap-add: MKNOD is never given: tinyrun keeps no list of allowed devices in the cgroup, so a node made with it would open any device of the host (with --cap-add ALL, add --cap-drop MKNOD)")
@@ -218,16 +217,22 @@ func lookupUser(user string) (credentials, error) {
 	}
 	name, group, _ := strings.Cut(user, ":")
 	c := credentials{uid: -1, home: "/"}
-	userName := ""
+	userName, gidText := "", ""
+	var badID error
 	err := readColonFile("/etc/passwd", func(f []string) {
-		if len(f) >= 6 && c.uid < 0 && (f[0] == name || f[2] == name) {
-			c.uid, _ = strconv.Atoi(f[2])
-			c.gid, _ = strconv.Atoi(f[3])
-			c.home, userName = f[5], f[0]
+		if len(f) >= 6 && c.uid < 0 && badID == nil && (f[0] == name || f[2] == name) {
+			c.uid, badID = parseID("/etc/passwd", f[0], f[2])
+			gidText, c.home, userName = f[3], f[5], f[0]
 		}
 	})
+	if badID == nil && c.uid >= 0 {
+		c.gid, badID = parseID("/etc/passwd", name, gidText)
+	}
+	if badID != nil {
+		return c, fmt.Errorf("-u %s: %w", user, badID)
+	}
 	if c.uid < 0 {
-		uid, convErr := strconv.Atoi(name)
+		uid, convErr := parseID("-u", name, name)
 		if convErr != nil {
 			return c, fmt.Errorf("-u %s: no user %q in the container's /etc/passwd%s", user, name, notRead(err))
 		}
@@ -236,12 +241,15 @@ func lookupUser(user string) (credentials, error) {
 	if group != "" {
 		c.gid = -1
 		err := readColonFile("/etc/group", func(f []string) {
-			if len(f) >= 3 && c.gid < 0 && (f[0] == group || f[2] == group) {
-				c.gid, _ = strconv.Atoi(f[2])
+			if len(f) >= 3 && c.gid < 0 && badID == nil && (f[0] == group || f[2] == group) {
+				c.gid, badID = parseID("/etc/group", f[0], f[2])
 			}
 		})
+		if badID != nil {
+			return c, fmt.Errorf("-u %s: %w", user, badID)
+		}
 		if c.gid < 0 {
-			gid, convErr := strconv.Atoi(group)
+			gid, convErr := parseID("-u", group, group)
 			if convErr != nil {
 				return c, fmt.Errorf("-u %s: no group %q in the container's /etc/group%s", user, group, notRead(err))
 			}
@@ -261,6 +269,18 @@ func lookupUser(user string) (credentials, error) {
 		})
 	}
 	return c, nil
+}
+
+// parseID reads a user or group ID, text, given for name by where. An ID
+// that is not a number, or is 4294967295 ((uid_t)-1, which setresuid(2)
+// takes for "leave it as it is"), is refused: run as root instead, it
+// would keep the capabilities.
+func parseID(where, name, text string) (int, error) {
+	id, err := strconv.ParseUint(text, 10, 32)
+	if err != nil || id == math.MaxUint32 {
+		return -1, fmt.Errorf("%s gives %s the ID %q, which is no user or group ID", where, name, text)
+	}
+	return int(id), nil
 }
 
 // notRead says, after a lookup that failed, why the file gave nothing.
@@ -354,7 +374,8 @@ func maskPaths(s security) error {
 //  2. the seccomp filter, while CAP_SYS_ADMIN still allows it; with
 //     no_new_privs it waits until 6, when the kernel no longer asks for it
 //  3. the user: groups, then gid, then uid (after setuid(2) to non-root,
-//     the kernel empties the permitted and effective sets itself)
+//     the kernel empties the permitted and effective sets itself, and
+//     forgets the parent-death signal, which is set again)
 //  4. the other sets: root keeps the bounding set's, none inheritable
 //  5. the ambient set, empty
 //  6. no_new_privs, then the filter
@@ -369,6 +390,12 @@ func confine(s security, c credentials) error {
 			return err
 		}
 	}
+	// A change of user clears the parent-death signal (man 2 prctl,
+	// PR_SET_PDEATHSIG): read it now, to set it again after.
+	var deathSignal int
+	if err := unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&deathSignal)), 0, 0, 0); err != nil {
+		return fmt.Errorf("read the parent-death signal: %w", err)
+	}
 	// Always, root too: the runtime's own groups are the host's.
 	if err := unix.Setgroups(c.groups); err != nil {
 		return fmt.Errorf("setgroups %v: %w", c.groups, err)
@@ -378,6 +405,10 @@ func confine(s security, c credentials) error {
 	}
 	if err := unix.Setresuid(c.uid, c.uid, c.uid); err != nil {
 		return fmt.Errorf("setuid %d: %w", c.uid, err)
+	}
+	// Else a -u container would outlive a runtime killed with SIGKILL.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(deathSignal), 0, 0, 0); err != nil {
+		return fmt.Errorf("set the parent-death signal again: %w", err)
 	}
 	if !s.Privileged || c.uid != 0 {
 		if err := setCapabilities(s.Capabilities, c.uid == 0); err != nil {

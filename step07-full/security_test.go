@@ -36,6 +36,11 @@ func TestCapabilityFlags(t *testing.T) {
 		{[]string{"--cap-drop", "ALL", "--cap-add", "cap_net_bind_service"}, []string{"NET_BIND_SERVICE"}},
 		{[]string{"--cap-drop", "ALL"}, nil},
 		{[]string{"--cap-add", "ALL", "--cap-drop", "MKNOD", "--cap-drop", "SYS_ADMIN"}, len40Without("MKNOD", "SYS_ADMIN")},
+		// Docker's rule: a capability both added and dropped stays.
+		{[]string{"--cap-drop", "ALL", "--cap-add", "KILL", "--cap-drop", "KILL"}, []string{"KILL"}},
+		{[]string{"--cap-drop", "CHOWN", "--cap-drop", "KILL"}, sortedNames(map[string]bool{"DAC_OVERRIDE": true, "FOWNER": true, "FSETID": true,
+			"SETGID": true, "SETUID": true, "SETPCAP": true, "NET_BIND_SERVICE": true, "NET_RAW": true, "SYS_CHROOT": true,
+			"AUDIT_WRITE": true, "SETFCAP": true})},
 	} {
 		s, err := securityOf(t, c.args...)
 		if err != nil {
@@ -125,5 +130,34 @@ func BenchmarkReadOnlyBinary(b *testing.B) {
 			b.Fatal(err)
 		}
 		f.Close()
+	}
+}
+
+// TestWorkdirRefusesMagicLinks: a -w through a descriptor's magic link
+// creates nothing and is refused (here on the host, with a directory
+// descriptor of a temporary directory standing for the host's leaked one).
+func TestWorkdirRefusesMagicLinks(t *testing.T) {
+	outside := t.TempDir()
+	dir, err := os.Open(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(cwd)
+	fd := strconv.Itoa(int(dir.Fd()))
+	for _, path := range []string{"/proc/self/fd/" + fd + "/made", "/dev/fd/" + fd + "/made", "//proc/self/fd/" + fd, "/tmp/../proc/self/fd/" + fd + "/made"} {
+		if err := enterWorkdir(path); err == nil {
+			t.Errorf("enterWorkdir(%s): accepted, want an error", path)
+		}
+		if _, err := os.Stat(outside + "/made"); err == nil {
+			t.Fatalf("enterWorkdir(%s) created a directory through the descriptor", path)
+		}
+	}
+	if err := enterWorkdir(outside + "/inside"); err != nil {
+		t.Errorf("enterWorkdir of an ordinary new directory: %v", err)
 	}
 }

@@ -822,3 +822,21 @@ func libraryVolumes(t *testing.T, path string) []string {
 	}
 	return flags
 }
+
+// checkUserContainerDiesWithTheRuntime: a change of user clears the
+// parent-death signal (man 2 prctl), so a -u container would outlive a
+// runtime killed with SIGKILL unless the signal is set again after setuid.
+func checkUserContainerDiesWithTheRuntime(t *testing.T, s step) {
+	c := s.start(t, []string{"--network", "none", "-u", "1000"}, "sh", "-c", "echo ready; exec sleep 31")
+	c.waitForLine(t, "ready")
+	pid := c.containerPID(t)
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitUntil(5*time.Second, func() bool { return processGone(pid) }) {
+		t.Errorf("the runtime of a container run with -u 1000 was killed, but the container (PID %d) still runs 5 s later: setuid cleared its parent-death signal; set it again after the user changes (prctl PR_SET_PDEATHSIG)", pid)
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+	<-c.done
+	s.cleanUpAfterKill(t)
+}

@@ -4,7 +4,7 @@
 // every attempt is refused, and with --privileged, where some get through.
 //
 //	attacks NAME[=VALUE]...      try these, in order
-//	attacks all [NAME=VALUE...]  try every one but exe-watch (VALUEs as given)
+//	attacks all [NAME=VALUE...]  try every one but device and exe-watch (VALUEs as given)
 //	attacks list                 name every attempt, with what it tries
 //
 // Each attempt prints exactly one line (exe-watch: one per process it
