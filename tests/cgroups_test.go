@@ -79,10 +79,12 @@ func readNumber(t *testing.T, path string) int64 {
 
 func checkForkBombStopsAtThePidsLimit(t *testing.T, s step) {
 	// The classic fork bomb, each process starting two more for ever, in
-	// the background; PID 1 then waits on its stdin, forking nothing, and
+	// a shell of its own in the background: PID 1 forks that one shell
+	// only, before any bomb runs (a shell whose fork fails exits, and PID 1
+	// must not be the one to hit the limit), then waits on its stdin, and
 	// the trap lets SIGTERM stop it.
 	c := s.start(t, []string{"--pids-limit", "20"}, "sh", "-c",
-		`trap 'exit 0' TERM; bomb() { bomb | bomb & }; bomb 2>/dev/null; echo ready; read line`)
+		`trap 'exit 0' TERM; sh -c 'bomb() { bomb | bomb & }; bomb' 2>/dev/null & echo ready; read line`)
 	c.waitForLine(t, "ready")
 	pid := c.containerPID(t)
 	pidsMax := cgroupFile(t, pid, "pids", "pids.max")
