@@ -149,7 +149,11 @@ func TestWorkdirRefusesMagicLinks(t *testing.T) {
 	}
 	defer os.Chdir(cwd)
 	fd := strconv.Itoa(int(dir.Fd()))
-	for _, path := range []string{"/proc/self/fd/" + fd + "/made", "/dev/fd/" + fd + "/made", "//proc/self/fd/" + fd, "/tmp/../proc/self/fd/" + fd + "/made"} {
+	paths := []string{"/proc/self/fd/" + fd + "/made", "//proc/self/fd/" + fd, "/tmp/../proc/self/fd/" + fd + "/made"}
+	if link, err := os.Readlink("/dev/fd"); err == nil && link == "/proc/self/fd" {
+		paths = append(paths, "/dev/fd/"+fd+"/made") // as mountDev links it (not so in every /dev)
+	}
+	for _, path := range paths {
 		if err := enterWorkdir(path); err == nil {
 			t.Errorf("enterWorkdir(%s): accepted, want an error", path)
 		}
