@@ -35,13 +35,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// refusedCalls are the system calls the filter refuses, each with the
-// capability that lets it through again (none: always refused).
-var refusedCalls = []struct {
+// refusedCall is a system call the filter refuses, with the capability
+// that lets it through again ("": none, always refused).
+type refusedCall struct {
 	name       string
 	number     int
 	capability string
-}{
+}
+
+// refusedCalls are the calls every architecture has; archRefusedCalls
+// (seccomp_amd64.go, seccomp_arm64.go) those only one has.
+var refusedCalls = []refusedCall{
 	// Kernel modules: code of one's choosing run in the host's kernel.
 	{"init_module", unix.SYS_INIT_MODULE, "SYS_MODULE"},
 	{"finit_module", unix.SYS_FINIT_MODULE, "SYS_MODULE"},

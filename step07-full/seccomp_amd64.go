@@ -14,11 +14,7 @@ const foreignCallsFrom = 0x40000000
 
 // archRefusedCalls are calls only amd64 has: port I/O (the host's
 // hardware), and obsolete ones.
-var archRefusedCalls = []struct {
-	name       string
-	number     int
-	capability string
-}{
+var archRefusedCalls = []refusedCall{
 	{"iopl", unix.SYS_IOPL, "SYS_RAWIO"},
 	{"ioperm", unix.SYS_IOPERM, "SYS_RAWIO"},
 	{"create_module", unix.SYS_CREATE_MODULE, "SYS_MODULE"},

@@ -10,4 +10,4 @@ const nativeArchitecture = unix.AUDIT_ARCH_AARCH64
 const foreignCallsFrom = 0
 
 // archRefusedCalls: arm64 has none of amd64's obsolete calls.
-var archRefusedCalls = refusedCalls[:0]
+var archRefusedCalls []refusedCall
