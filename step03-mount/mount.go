@@ -9,6 +9,8 @@
 //	setupRootfs (the child, in this order; each call needs the one before)
 //	  makeMountsPrivate  nothing mounted from here on reaches the host
 //	  bindMountRootfs    pivot_root(2) needs the new root to be a mount point
+//	  openRoot           a descriptor of the new root, from which every path
+//	                     in the container is resolved, once (openMountPoint)
 //	  pivotRoot          the rootfs becomes "/", the host's root is detached
 //	  mountProc          a /proc that shows the container's PID namespace
 //	  mountDev           a minimal /dev on tmpfs: a few devices, devpts, shm
@@ -23,8 +25,22 @@
 // moves the root mount itself, and once the old root is unmounted there is
 // nothing left to walk back to.
 //
+// Why descriptors and not paths: mount(2) takes a path and resolves it when
+// it is called. A rootfs is a directory that others can write to (another
+// container on the same rootfs, a shared volume later): between a check of
+// a path and the mount on it, a directory can become a symlink, and the
+// mount lands where the symlink leads, on the host before pivot_root (runc's
+// CVE-2021-30465). So each mount point is resolved once, by the kernel,
+// inside the root, with openat2(2)'s RESOLVE_IN_ROOT and RESOLVE_NO_SYMLINKS
+// (a symlink is refused, never followed), and the file system is attached
+// to that descriptor with the mount API of Linux 5.2: fsopen(2), fsconfig(2)
+// and fsmount(2) make a mount as a descriptor of its own, with its flags
+// already set, and move_mount(2) attaches it to the directory's descriptor.
+// No path string is resolved twice.
+//
 // Read: man 7 mount_namespaces, man 2 pivot_root, man 2 mount, man 2 umount,
-// man 5 proc, man 5 sysfs, man 4 pts.
+// man 2 openat2, man 2 fsopen, man 2 fsmount, man 2 move_mount, man 5 proc,
+// man 5 sysfs, man 4 pts.
 package main
 
 import (
@@ -33,6 +49,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -97,18 +114,22 @@ func setupRootfs(rootfs string) error {
 	if err := bindMountRootfs(rootfs); err != nil {
 		return err
 	}
-	if err := pivotRoot(rootfs); err != nil {
+	// After the bind mount, so that the descriptor is of the mount's root.
+	root, err := openRoot(rootfs)
+	if err != nil {
 		return err
 	}
-	// After pivotRoot, every path resolves inside the container: a symlink
-	// in the rootfs cannot point one of these mounts at the host's files.
-	if err := mountProc(); err != nil {
+	defer root.Close()
+	if err := pivotRoot(root); err != nil {
 		return err
 	}
-	if err := mountDev(); err != nil {
+	if err := mountProc(root); err != nil {
 		return err
 	}
-	return mountSys()
+	if err := mountDev(root); err != nil {
+		return err
+	}
+	return mountSys(root)
 }
 
 // checkOwnMountNamespace fails if this process is in the host's mount
@@ -154,17 +175,27 @@ func bindMountRootfs(rootfs string) error {
 	return nil
 }
 
-// pivotRoot makes rootfs the root mount of this namespace and detaches the
+// openRoot opens the directory rootfs as a descriptor (O_PATH: to resolve
+// paths from, not to read). The caller closes it.
+func openRoot(rootfs string) (*os.File, error) {
+	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open the root %s: %w", rootfs, err)
+	}
+	return root, nil
+}
+
+// pivotRoot makes root the root mount of this namespace and detaches the
 // host's root from it. pivot_root(".", ".") stacks the old root on top of the
 // new one, so no directory for the old root has to be made in the rootfs;
 // unmounting "." then takes the old root off (man 2 pivot_root, NOTES).
 // MNT_DETACH: unmount it now, though the host's mounts under it are busy.
-func pivotRoot(rootfs string) error {
-	if err := unix.Chdir(rootfs); err != nil {
-		return fmt.Errorf("chdir %s: %w", rootfs, err)
+func pivotRoot(root *os.File) error {
+	if err := unix.Fchdir(int(root.Fd())); err != nil {
+		return fmt.Errorf("chdir %s: %w", root.Name(), err)
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root %s: %w", rootfs, err)
+		return fmt.Errorf("pivot_root %s: %w", root.Name(), err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("unmount the old root: %w", err)
@@ -178,8 +209,12 @@ func pivotRoot(rootfs string) error {
 // mountProc mounts a proc filesystem at /proc. proc shows the PID namespace
 // of the process that mounts it, and this process is the container's PID 1,
 // so ps inside sees only the container.
-func mountProc() error {
-	return mountAt("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+func mountProc(root *os.File) error {
+	proc, err := mountAt(root, "proc", "/proc", "proc", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "")
+	if err != nil {
+		return err
+	}
+	return proc.Close()
 }
 
 // devices are the character devices programs expect to find in /dev, with
@@ -205,27 +240,34 @@ var devLinks = map[string]string{
 // mountDev builds a /dev of its own on a tmpfs rather than bind-mounting the
 // host's, so that the container gets these devices and no others: no disks,
 // no /dev/mem. (Root in the container can still make one with mknod(2):
-// see the chapter's "What this step does not isolate yet".)
-func mountDev() error {
-	if err := mountAt("tmpfs", "/dev", "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size=64k"); err != nil {
+// see the chapter's "What this step does not isolate yet".) Everything in
+// it is made from the new tmpfs's own descriptor.
+func mountDev(root *os.File) error {
+	dev, err := mountAt(root, "tmpfs", "/dev", "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_STRICTATIME, "mode=755,size=64k")
+	if err != nil {
 		return err
 	}
+	defer dev.Close()
 	for _, d := range devices {
-		if err := makeDevice("/dev/"+d.name, d.major, d.minor); err != nil {
+		if err := makeDevice(dev, d.name, d.major, d.minor); err != nil {
 			return err
 		}
 	}
 	// newinstance: pseudo-terminals of the container's own, not the host's
 	// (man 4 pts); ptmxmode=0666 lets any user open /dev/pts/ptmx; gid 5 is
 	// the tty group.
-	if err := mountAt("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
+	pts, err := mountAt(dev, "devpts", "/pts", "devpts", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")
+	if err != nil {
 		return err
 	}
-	if err := mountAt("shm", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+	pts.Close()
+	shm, err := mountAt(dev, "shm", "/shm", "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "mode=1777,size=65536k")
+	if err != nil {
 		return err
 	}
+	shm.Close()
 	for link, target := range devLinks {
-		if err := os.Symlink(target, link); err != nil {
+		if err := unix.Symlinkat(target, int(dev.Fd()), strings.TrimPrefix(link, "/dev/")); err != nil {
 			return fmt.Errorf("symlink %s -> %s: %w", link, target, err)
 		}
 	}
@@ -234,31 +276,136 @@ func mountDev() error {
 
 // mountSys mounts sysfs read-only: programs read it to learn about the
 // machine, and a write to it would change the host's devices and kernel.
-func mountSys() error {
-	return mountAt("sysfs", "/sys", "sysfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+func mountSys(root *os.File) error {
+	sys, err := mountAt(root, "sysfs", "/sys", "sysfs", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "")
+	if err != nil {
+		return err
+	}
+	return sys.Close()
 }
 
-// mountAt mounts a filesystem of type fstype on target, creating target if the
-// rootfs lacks it. Call it only after pivotRoot: target must be inside the container.
-func mountAt(source, target, fstype string, flags uintptr, data string) error {
-	if err := os.MkdirAll(target, 0o755); err != nil {
-		return fmt.Errorf("create mount point %s: %w", target, err)
+// mountAt mounts a new file system of type fstype, named source, with the
+// mount(8)-style options data and the attributes attr (MOUNT_ATTR_*), on the
+// directory path inside root, made if missing (openMountPoint). It returns
+// a descriptor of the new mount's root, which the caller closes.
+func mountAt(root *os.File, source, path, fstype string, attr uint64, data string) (*os.File, error) {
+	target, err := openMountPoint(root, path)
+	if err != nil {
+		return nil, err
 	}
-	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
-		return fmt.Errorf("mount %s on %s: %w", fstype, target, err)
-	}
-	return nil
+	defer target.Close()
+	return mountOnto(target, source, fstype, attr, data)
 }
 
-// makeDevice creates the character device node path with the given numbers,
-// readable and writable by everybody.
-func makeDevice(path string, major, minor uint32) error {
-	if err := unix.Mknod(path, unix.S_IFCHR|0o666, int(unix.Mkdev(major, minor))); err != nil {
-		return fmt.Errorf("mknod %s: %w", path, err)
+// mountOnto mounts a new file system, as mountAt does, on the directory
+// target, a descriptor. mount(2) would take a path, and resolve it again.
+// Instead: fsopen(2) makes a file system context, fsconfig(2) sets its
+// options one by one and creates it, fsmount(2) makes a mount of it that is
+// attached nowhere yet, with its attributes, and move_mount(2) attaches that
+// mount to target. The same as mount -t FSTYPE -o DATA SOURCE PATH, in four
+// steps.
+func mountOnto(target *os.File, source, fstype string, attr uint64, data string) (*os.File, error) {
+	path := target.Name()
+	fs, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("fsopen %s for %s: %w", fstype, path, err)
+	}
+	defer unix.Close(fs)
+	for _, option := range strings.Split("source="+source+","+data, ",") {
+		key, value, hasValue := strings.Cut(option, "=")
+		switch {
+		case key == "":
+			continue
+		case hasValue:
+			err = unix.FsconfigSetString(fs, key, value)
+		default:
+			err = unix.FsconfigSetFlag(fs, key)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mount %s on %s: option %s: %w", fstype, path, option, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return nil, fmt.Errorf("mount %s on %s: create: %w", fstype, path, err)
+	}
+	fd, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, int(attr))
+	if err != nil {
+		return nil, fmt.Errorf("mount %s on %s: fsmount: %w", fstype, path, err)
+	}
+	mount := os.NewFile(uintptr(fd), path)
+	if err := unix.MoveMount(fd, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		mount.Close()
+		return nil, fmt.Errorf("mount %s on %s: move_mount: %w", fstype, path, err)
+	}
+	return mount, nil
+}
+
+// openMountPoint opens the directory path inside root (an absolute path, "/"
+// being root), making what is missing of it, and returns its descriptor,
+// which the caller closes. Each part is resolved once, by the kernel,
+// beneath the part before: RESOLVE_NO_SYMLINKS refuses a symlink, which
+// could lead anywhere (man 2 openat2), so a mount point is a real directory
+// of the rootfs or nothing. A directory made here and swapped for a symlink
+// before it is opened is refused too.
+func openMountPoint(root *os.File, path string) (*os.File, error) {
+	dir, err := openBeneath(root, ".", "/")
+	if err != nil {
+		return nil, fmt.Errorf("mount point %s: %w", path, err)
+	}
+	walked := ""
+	for _, name := range strings.Split(strings.Trim(filepath.Clean(path), "/"), "/") {
+		if name == "" {
+			break // path is "/"
+		}
+		walked += "/" + name
+		next, err := openBeneath(dir, name, walked)
+		if errors.Is(err, unix.ENOENT) {
+			// EEXIST: someone else made it meanwhile; opening it checks it.
+			if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				dir.Close()
+				return nil, fmt.Errorf("create mount point %s: %w", path, err)
+			}
+			next, err = openBeneath(dir, name, walked)
+		}
+		dir.Close()
+		switch {
+		case errors.Is(err, unix.ELOOP):
+			return nil, fmt.Errorf("mount point %s: %s is a symlink: refused, not followed (it could lead anywhere): make it a real directory", path, walked)
+		case errors.Is(err, unix.ENOTDIR):
+			return nil, fmt.Errorf("mount point %s: %s is not a directory: refused: make it a real directory", path, walked)
+		case err != nil:
+			return nil, fmt.Errorf("mount point %s: %w", path, err)
+		}
+		dir = next
+	}
+	return dir, nil
+}
+
+// openBeneath opens the directory name in dir, refusing a symlink (ELOOP)
+// and anything that is not a directory (ENOTDIR), and names the descriptor
+// path, where it is in the container. O_PATH: a descriptor to resolve from
+// and to mount on, never to read.
+func openBeneath(dir *os.File, name, path string) (*os.File, error) {
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS,
+	}
+	fd, err := unix.Openat2(int(dir.Fd()), name, &how)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// makeDevice creates the character device node name in dev with the given
+// numbers, readable and writable by everybody.
+func makeDevice(dev *os.File, name string, major, minor uint32) error {
+	if err := unix.Mknodat(int(dev.Fd()), name, unix.S_IFCHR|0o666, int(unix.Mkdev(major, minor))); err != nil {
+		return fmt.Errorf("mknod /dev/%s: %w", name, err)
 	}
 	// mknod(2) applies the umask (usually 022); these nodes are for everybody.
-	if err := unix.Chmod(path, 0o666); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
+	if err := unix.Fchmodat(int(dev.Fd()), name, 0o666, 0); err != nil {
+		return fmt.Errorf("chmod /dev/%s: %w", name, err)
 	}
 	return nil
 }

@@ -412,58 +412,105 @@ func usesLoopbackResolver(conf string) bool {
 }
 
 // bindNetworkFiles bind-mounts the files the parent wrote in dir over the
-// rootfs's /etc/hosts, /etc/hostname and /etc/resolv.conf. It runs in the
+// root's /etc/hosts, /etc/hostname and /etc/resolv.conf. It runs in the
 // child before pivot_root, while dir (on the host) can still be reached.
-func bindNetworkFiles(rootfs, dir string) error {
-	// Paths are resolved on the host here: a symlinked etc (to /etc, say)
-	// would point these mounts, and the files created for them, at the host.
-	etc := filepath.Join(rootfs, "etc")
-	if info, err := os.Lstat(etc); err != nil || !info.IsDir() {
-		return fmt.Errorf("%s is not a directory: cannot mount the container's network files in it", etc)
+// Each target is opened once, inside root, refusing symlinks
+// (openFileMountPoint): resolved on the host, a symlink in the rootfs could
+// point these mounts, and the files created for them, at the host's.
+func bindNetworkFiles(root *os.File, dir string) error {
+	etc, err := openMountPoint(root, "/etc")
+	if err != nil {
+		return err
 	}
+	defer etc.Close()
 	for _, name := range networkFileNames {
-		target := filepath.Join(rootfs, "etc", name)
-		// A symlink would be followed by mount(2), perhaps out of the rootfs.
-		if info, err := os.Lstat(target); err == nil && !info.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file: cannot mount the container's %s over it", target, name)
-		}
-		// The mount point must exist; a rootfs without one gets an empty file.
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY, 0o644)
-		if err != nil {
-			return fmt.Errorf("create mount point %s: %w", target, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("create mount point %s: %w", target, err)
-		}
-		source := filepath.Join(dir, name)
-		if err := unix.Mount(source, target, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind mount %s on %s: %w", source, target, err)
-		}
-		// Read-only: the files live in the host's /run, which a container
-		// that could write them could fill.
-		if err := setMountAttributes(target, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, false); err != nil {
+		if err := bindNetworkFile(etc, dir, name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// setMountAttributes sets the attributes attr (MOUNT_ATTR_RDONLY...) of the
-// mount at path, and with recursive of every mount below it too, leaving
-// its other attributes as they are (mount_setattr(2), Linux 5.12). A bind
-// remount, mount(2) with MS_REMOUNT|MS_BIND|MS_RDONLY, changes only the top
-// mount, and clears nosuid, nodev and noexec unless they are passed again.
-func setMountAttributes(path string, attr uint64, recursive bool) error {
-	flags := uint(0)
-	if recursive {
-		flags = unix.AT_RECURSIVE
+// bindNetworkFile bind-mounts dir/name on etc/name, read-only: the files
+// live in the host's /run, which a container that could write them could
+// fill.
+func bindNetworkFile(etc *os.File, dir, name string) error {
+	target, err := openFileMountPoint(etc, "/etc", name)
+	if err != nil {
+		return err
 	}
-	err := unix.MountSetattr(unix.AT_FDCWD, path, flags, &unix.MountAttr{Attr_set: attr})
-	if errors.Is(err, unix.ENOSYS) {
-		return fmt.Errorf("mount_setattr %s: %w: it needs Linux 5.12 or newer", path, err)
+	defer target.Close()
+	source, err := os.OpenFile(filepath.Join(dir, name), unix.O_PATH, 0)
+	if err != nil {
+		return fmt.Errorf("open the container's %s: %w", name, err)
+	}
+	defer source.Close()
+	return bindMount(source, target, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+}
+
+// openFileMountPoint opens the regular file name in the directory dir (at
+// path in the container), creating it empty if missing, and returns its
+// descriptor, which the caller closes. A symlink is refused (ELOOP), as in
+// openMountPoint; O_CREAT|O_EXCL|O_NOFOLLOW creates a new file or nothing,
+// never through a symlink (man 2 open).
+func openFileMountPoint(dir *os.File, path, name string) (*os.File, error) {
+	where := filepath.Join(path, name)
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS}
+	fd, err := unix.Openat2(int(dir.Fd()), name, &how)
+	if errors.Is(err, unix.ENOENT) {
+		// EEXIST: made meanwhile; opening it checks what it is.
+		created, createErr := unix.Openat(int(dir.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if createErr != nil && !errors.Is(createErr, unix.EEXIST) {
+			return nil, fmt.Errorf("create mount point %s: %w", where, createErr)
+		}
+		if createErr == nil {
+			unix.Close(created)
+		}
+		fd, err = unix.Openat2(int(dir.Fd()), name, &how)
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("mount point %s is a symlink: refused, not followed (it could lead anywhere): make it a regular file", where)
 	}
 	if err != nil {
-		return fmt.Errorf("mount_setattr %s: %w", path, err)
+		return nil, fmt.Errorf("mount point %s: %w", where, err)
+	}
+	target := os.NewFile(uintptr(fd), where)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		target.Close()
+		return nil, fmt.Errorf("stat mount point %s: %w", where, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		target.Close()
+		return nil, fmt.Errorf("mount point %s is not a regular file: refused: make it one", where)
+	}
+	return target, nil
+}
+
+// bindMount bind-mounts source, with the mounts under it, on target, with
+// the attributes attr (MOUNT_ATTR_RDONLY...) on every one of them; both are
+// descriptors. open_tree(2) makes a copy of source's mounts that is attached
+// nowhere yet, mount_setattr(2) sets its attributes (Linux 5.12), and
+// move_mount(2) attaches it to target's descriptor: the mount is never
+// seen without its attributes, and target is not resolved again. (A bind
+// remount, mount(2) with MS_REMOUNT|MS_BIND|MS_RDONLY, would come after the
+// mount, resolve the path again, change only the top mount, and clear
+// nosuid, nodev and noexec unless they are passed again.)
+func bindMount(source, target *os.File, attr uint64) error {
+	tree, err := unix.OpenTree(int(source.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("bind mount %s on %s: open_tree: %w", source.Name(), target.Name(), err)
+	}
+	defer unix.Close(tree)
+	err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: attr})
+	if errors.Is(err, unix.ENOSYS) {
+		return fmt.Errorf("bind mount %s on %s: mount_setattr: %w: it needs Linux 5.12 or newer", source.Name(), target.Name(), err)
+	}
+	if err != nil {
+		return fmt.Errorf("bind mount %s on %s: mount_setattr: %w", source.Name(), target.Name(), err)
+	}
+	if err := unix.MoveMount(tree, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("bind mount %s on %s: move_mount: %w", source.Name(), target.Name(), err)
 	}
 	return nil
 }

@@ -126,28 +126,46 @@ func withEnv(base, extra []string) []string {
 }
 
 // enterWorkdir makes the command's working directory, if missing, and
-// changes into it. It runs inside the container, after pivot_root, so the
-// path can only lead inside the container's root.
+// changes into it. It runs inside the container, after pivot_root (exec's
+// joined process, after its chroot), where "/" is the container's root.
+//
+// The path is walked once, a part at a time, from a descriptor of "/":
+// each part is made if missing (mkdirat) and opened with openat2(2)'s
+// RESOLVE_NO_MAGICLINKS. A symlink of the image is followed, as in Docker,
+// and stays inside this root ("/" and ".." stop at it); /proc/self/fd/N and
+// its like are refused, since they can lead to a directory of the host,
+// should one be open. Then fchdir(2) to the last descriptor: the path is
+// not resolved a second time, so a part swapped for a link meanwhile (by a
+// container that shares a volume with this one) changes nothing.
 func enterWorkdir(dir string) error {
-	// /proc/self/fd/N (or /dev/fd/N, its link) would be a way to a
-	// directory of the host, should one be open. So the part of dir that
-	// exists is opened first with openat2(2)'s RESOLVE_NO_MAGICLINKS,
-	// which refuses to go through such a link, before MkdirAll could
-	// create anything through it.
-	existing := filepath.Clean(dir)
-	for _, err := os.Lstat(existing); err != nil && existing != "/"; _, err = os.Lstat(existing) {
-		existing = filepath.Dir(existing)
-	}
-	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS}
-	fd, err := unix.Openat2(unix.AT_FDCWD, existing, &how)
+	current, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err != nil {
-		return fmt.Errorf("working directory %s: %s: %w (a path through /proc/self/fd leads out of the container: choose a directory of the container)", dir, existing, err)
+		return fmt.Errorf("open the container's root: %w", err)
 	}
-	unix.Close(fd)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create working directory %s: %w", dir, err)
+	for _, name := range strings.Split(strings.Trim(filepath.Clean(dir), "/"), "/") {
+		if name == "" {
+			break // dir is "/"
+		}
+		next, err := openWorkdirPart(current, name)
+		if errors.Is(err, unix.ENOENT) {
+			// EEXIST: made meanwhile; opening it checks what it is.
+			if err := unix.Mkdirat(int(current.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				current.Close()
+				return fmt.Errorf("create working directory %s: %w", dir, err)
+			}
+			next, err = openWorkdirPart(current, name)
+		}
+		current.Close()
+		if errors.Is(err, unix.ELOOP) {
+			return fmt.Errorf("working directory %s: %w (a path through /proc/self/fd leads out of the container: choose a directory of the container)", dir, err)
+		}
+		if err != nil {
+			return fmt.Errorf("working directory %s: %w", dir, err)
+		}
+		current = next
 	}
-	if err := unix.Chdir(dir); err != nil {
+	defer current.Close()
+	if err := unix.Fchdir(int(current.Fd())); err != nil {
 		return fmt.Errorf("change into working directory %s: %w", dir, err)
 	}
 	// A path can still lead out through a descriptor of the host's:
@@ -157,6 +175,17 @@ func enterWorkdir(dir string) error {
 		return fmt.Errorf("working directory %s is outside the container's root: choose a directory of the container", dir)
 	}
 	return nil
+}
+
+// openWorkdirPart opens the directory name in dir (O_PATH: to walk from
+// and change into), following a symlink but not a magic link.
+func openWorkdirPart(dir *os.File, name string) (*os.File, error) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(int(dir.Fd()), name, &how)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name)), nil
 }
 
 // checkNameFree refuses a name that another container, running or ended,

@@ -23,7 +23,7 @@
 // in the container's mount namespace and goes away with it.
 //
 // Read: the kernel's filesystems/overlayfs.rst, man 8 mount (overlay), man 5
-// tar, man 2 mount (MS_BIND, MS_REMOUNT).
+// tar, man 2 open_tree, man 2 move_mount, man 2 mount_setattr.
 package main
 
 import (
@@ -568,58 +568,65 @@ func parseVolumes(specs []string) ([]volume, error) {
 	return volumes, nil
 }
 
-// bindVolumes bind-mounts each volume at its path under rootfs, creating the
-// mount point inside rootfs if missing, never outside it. The child calls it
+// bindVolumes bind-mounts each volume at its path in root, creating the
+// mount point inside root if missing, never outside it. The child calls it
 // before pivot_root, while the host paths can still be reached.
-func bindVolumes(rootfs string, volumes []volume) error {
+func bindVolumes(root *os.File, volumes []volume) error {
 	for _, v := range volumes {
-		target, err := mountPointInside(rootfs, v.container, v.host)
-		if err != nil {
-			return err
-		}
-		if err := unix.Mount(v.host, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("bind mount volume %s on %s: %w", v.host, v.container, err)
-		}
-		// The whole tree, submounts of the source too, keeping the
-		// source's other attributes (net.go). nodev: the host's device
-		// nodes in a volume (-v /dev:/hostdev) open nothing.
-		attributes := uint64(unix.MOUNT_ATTR_NODEV)
-		if v.readOnly {
-			attributes |= unix.MOUNT_ATTR_RDONLY
-		}
-		if err := setMountAttributes(target, attributes, true); err != nil {
-			return fmt.Errorf("set the attributes of volume %s: %w", v.container, err)
+		if err := bindVolume(root, v); err != nil {
+			return fmt.Errorf("volume %s: %w", v, err)
 		}
 	}
 	return nil
 }
 
-// mountPointInside returns rootfs+path, creating it (a directory, or a file
-// if host is one) where missing. A symlink on the way is refused: resolved
-// here, on the host, it could lead out of the container's root.
-func mountPointInside(rootfs, path, host string) (string, error) {
-	current := rootfs
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	for i, part := range parts {
-		current = filepath.Join(current, part)
-		info, err := os.Lstat(current)
-		switch {
-		case err == nil && info.Mode()&fs.ModeSymlink != 0:
-			return "", fmt.Errorf("volume path %s goes through a symlink in the image: choose another", path)
-		case err == nil:
-			continue
-		case !errors.Is(err, fs.ErrNotExist):
-			return "", fmt.Errorf("volume path %s: %w", path, err)
-		}
-		if hostInfo, statErr := os.Stat(host); i == len(parts)-1 && statErr == nil && !hostInfo.IsDir() {
-			if err := os.WriteFile(current, nil, 0o644); err != nil {
-				return "", fmt.Errorf("create mount point %s: %w", path, err)
-			}
-		} else if err := os.Mkdir(current, 0o755); err != nil {
-			return "", fmt.Errorf("create mount point %s: %w", path, err)
-		}
+// bindVolume bind-mounts one volume. Its mount point is opened once, inside
+// root, refusing symlinks (openMountPoint, mount.go): a container sharing a
+// volume with this one could swap a directory of it for a symlink at any
+// moment, to the host's /etc say, and a path resolved again on the host
+// would follow it. The attributes are set before the mount is attached
+// (bindMount, net.go), so that a :ro volume is never writable, not even for
+// a moment, nor another mount made read-only in its place.
+func bindVolume(root *os.File, v volume) error {
+	// The host's side is opened once too: its type decides the mount point's.
+	source, err := os.OpenFile(v.host, unix.O_PATH, 0)
+	if err != nil {
+		return fmt.Errorf("open the host path: %w", err)
 	}
-	return current, nil
+	defer source.Close()
+	info, err := source.Stat()
+	if err != nil {
+		return fmt.Errorf("stat the host path: %w", err)
+	}
+	var target *os.File
+	if info.IsDir() {
+		target, err = openMountPoint(root, v.container)
+	} else {
+		target, err = openVolumeFile(root, v.container)
+	}
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	// The whole tree, submounts of the source too, keeping the source's
+	// other attributes (bindMount, net.go). nodev: the host's device nodes
+	// in a volume (-v /dev:/hostdev) open nothing.
+	attributes := uint64(unix.MOUNT_ATTR_NODEV)
+	if v.readOnly {
+		attributes |= unix.MOUNT_ATTR_RDONLY
+	}
+	return bindMount(source, target, attributes)
+}
+
+// openVolumeFile opens the file mount point path in root, made empty if
+// missing, in its directory, made if missing.
+func openVolumeFile(root *os.File, path string) (*os.File, error) {
+	dir, err := openMountPoint(root, filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	return openFileMountPoint(dir, filepath.Dir(path), filepath.Base(path))
 }
 
 // withStoreLock runs fn holding the state lock (state.go), then removes the

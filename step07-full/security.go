@@ -328,39 +328,100 @@ var readOnlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", 
 // maskPaths covers maskedPaths and makes readOnlyPaths read-only, in the
 // container's mount namespace; nothing with --privileged. After mountProc,
 // mountDev and mountSys; a path the kernel lacks is left alone.
+//
+// Each path is opened once, from the descriptor of the proc or sysfs mount
+// it belongs to (openKernelPath), and the mount made onto that descriptor:
+// resolved as a string, /proc/sys could lead elsewhere by the time it is
+// made read-only, and the real one stay writable (runc's CVE-2019-19921).
 func maskPaths(s security) error {
 	if s.Privileged {
 		return nil
 	}
+	// The container's /dev, a tmpfs of its own since mountDev.
+	null, err := os.OpenFile("/dev/null", unix.O_PATH, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/null to mask with: %w", err)
+	}
+	defer null.Close()
 	for _, path := range maskedPaths {
-		info, err := os.Stat(path)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			continue
-		case err != nil:
-			return fmt.Errorf("mask %s: %w", path, err)
-		case info.IsDir():
-			err = unix.Mount("tmpfs", path, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
-		default:
-			err = unix.Mount("/dev/null", path, "", unix.MS_BIND, "")
-		}
-		if err != nil {
+		if err := maskPath(path, null); err != nil {
 			return fmt.Errorf("mask %s: %w", path, err)
 		}
 	}
 	for _, path := range readOnlyPaths {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		// A mount of its own, on itself, to make read-only alone (net.go).
-		if err := unix.Mount(path, path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("make %s read-only: %w", path, err)
-		}
-		if err := setMountAttributes(path, unix.MOUNT_ATTR_RDONLY, true); err != nil {
+		if err := makeReadOnly(path); err != nil {
 			return fmt.Errorf("make %s read-only: %w", path, err)
 		}
 	}
 	return nil
+}
+
+// makeReadOnly mounts a read-only copy of the mount at path on path itself.
+func makeReadOnly(path string) error {
+	target, err := openKernelPath(path)
+	if target == nil || err != nil {
+		return err
+	}
+	defer target.Close()
+	return bindMount(target, target, unix.MOUNT_ATTR_RDONLY)
+}
+
+// maskPath covers the file at path with null (a descriptor of /dev/null), or
+// the directory at path with an empty read-only tmpfs.
+func maskPath(path string, null *os.File) error {
+	target, err := openKernelPath(path)
+	if target == nil || err != nil {
+		return err
+	}
+	defer target.Close()
+	info, err := target.Stat()
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return bindMount(null, target, 0)
+	}
+	empty, err := mountOnto(target, "tmpfs", "tmpfs", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "size=0")
+	if err != nil {
+		return err
+	}
+	return empty.Close()
+}
+
+// openKernelPath opens path, a path under /proc or /sys, and returns its
+// descriptor (O_PATH), or nil if this kernel has no such file. It checks
+// that /proc and /sys are the container's proc and sysfs mounts (fstatfs(2)
+// gives a file system's type), then opens the rest beneath that mount
+// alone: RESOLVE_NO_XDEV refuses to cross into another mount, and
+// RESOLVE_NO_SYMLINKS to follow a link (man 2 openat2).
+func openKernelPath(path string) (*os.File, error) {
+	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)
+	magic := map[string]int64{"proc": unix.PROC_SUPER_MAGIC, "sys": unix.SYSFS_MAGIC}[parts[0]]
+	if len(parts) != 2 || magic == 0 {
+		return nil, fmt.Errorf("%s is not under /proc or /sys", path)
+	}
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS}
+	fd, err := unix.Openat2(unix.AT_FDCWD, "/"+parts[0], &how)
+	if err != nil {
+		return nil, fmt.Errorf("open /%s: %w", parts[0], err)
+	}
+	defer unix.Close(fd)
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil {
+		return nil, fmt.Errorf("statfs /%s: %w", parts[0], err)
+	}
+	if fs.Type != magic {
+		return nil, fmt.Errorf("/%s is not the container's own %s mount: refused", parts[0], parts[0])
+	}
+	how = unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS}
+	target, err := unix.Openat2(fd, parts[1], &how)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(target), path), nil
 }
 
 // confine takes from this process what the command must not have, in the
