@@ -313,8 +313,11 @@ func mountAt(root *os.File, source, path, fstype string, attr uint64, data strin
 func mountOnto(target *os.File, source, fstype string, attr uint64, data string) (*os.File, error) {
 	path := target.Name()
 	fs, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if errors.Is(err, unix.ENOSYS) {
+		return nil, fmt.Errorf("mount %s on %s: fsopen: %w: it needs Linux 5.2 or newer", fstype, path, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("fsopen %s for %s: %w", fstype, path, err)
+		return nil, fmt.Errorf("mount %s on %s: fsopen: %w", fstype, path, err)
 	}
 	defer unix.Close(fs)
 	for _, option := range strings.Split("source="+source+","+data, ",") {
@@ -379,6 +382,8 @@ func openMountPoint(root *os.File, path string) (*os.File, error) {
 			return nil, fmt.Errorf("mount point %s: %s is a symlink: refused, not followed (it could lead anywhere): make it a real directory", path, walked)
 		case errors.Is(err, unix.ENOTDIR):
 			return nil, fmt.Errorf("mount point %s: %s is not a directory: refused: make it a real directory", path, walked)
+		case errors.Is(err, unix.ENOSYS):
+			return nil, fmt.Errorf("mount point %s: openat2: %w: it needs Linux 5.6 or newer", path, err)
 		case err != nil:
 			return nil, fmt.Errorf("mount point %s: %w", path, err)
 		}
