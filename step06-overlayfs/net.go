@@ -469,7 +469,7 @@ func openFileMountPoint(dir *os.File, path, name string) (*os.File, error) {
 		fd, err = unix.Openat2(int(dir.Fd()), name, &how)
 	}
 	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("mount point %s is a symlink: refused, not followed (it could lead anywhere): make it a regular file", where)
+		return nil, fmt.Errorf("mount point %s is a symlink: refused, not followed (it could lead anywhere): a mount point must be a regular file", where)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mount point %s: %w", where, err)

@@ -68,7 +68,7 @@ var commitCommand = &cli.Command{
 // image. So the walk goes by descriptors: each entry is opened once, from
 // its directory's descriptor, with O_PATH|O_NOFOLLOW (a symlink is opened
 // as itself, man 2 open), and everything copied of it is read from that
-// descriptor: its type and times (fstat), its contents (openEntry), its
+// descriptor: its type and times (fstat), its contents (reopen), its
 // link, its attributes.
 func copyTree(src, dst string) error {
 	from, err := os.OpenFile(src, unix.O_PATH|unix.O_NOFOLLOW, 0)

@@ -238,12 +238,16 @@ func mountDev(root *os.File) error {
 	if err != nil {
 		return err
 	}
-	pts.Close()
+	if err := pts.Close(); err != nil {
+		return fmt.Errorf("close /dev/pts: %w", err)
+	}
 	shm, err := mountAt(dev, "shm", "/shm", "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "mode=1777,size=65536k")
 	if err != nil {
 		return err
 	}
-	shm.Close()
+	if err := shm.Close(); err != nil {
+		return fmt.Errorf("close /dev/shm: %w", err)
+	}
 	for link, target := range devLinks {
 		if err := unix.Symlinkat(target, int(dev.Fd()), strings.TrimPrefix(link, "/dev/")); err != nil {
 			return fmt.Errorf("symlink %s -> %s: %w", link, target, err)
@@ -331,7 +335,7 @@ func mountOnto(target *os.File, source, fstype string, attr uint64, data string)
 func openMountPoint(root *os.File, path string) (*os.File, error) {
 	dir, err := openBeneath(root, ".", "/")
 	if err != nil {
-		return nil, fmt.Errorf("mount point %s: %w", path, err)
+		return nil, mountPointError(path, "/", err)
 	}
 	walked := ""
 	for _, name := range strings.Split(strings.Trim(filepath.Clean(path), "/"), "/") {
@@ -349,19 +353,26 @@ func openMountPoint(root *os.File, path string) (*os.File, error) {
 			next, err = openBeneath(dir, name, walked)
 		}
 		dir.Close()
-		switch {
-		case errors.Is(err, unix.ELOOP):
-			return nil, fmt.Errorf("mount point %s: %s is a symlink: refused, not followed (it could lead anywhere): make it a real directory", path, walked)
-		case errors.Is(err, unix.ENOTDIR):
-			return nil, fmt.Errorf("mount point %s: %s is not a directory: refused: make it a real directory", path, walked)
-		case errors.Is(err, unix.ENOSYS):
-			return nil, fmt.Errorf("mount point %s: openat2: %w: it needs Linux 5.6 or newer", path, err)
-		case err != nil:
-			return nil, fmt.Errorf("mount point %s: %w", path, err)
+		if err != nil {
+			return nil, mountPointError(path, walked, err)
 		}
 		dir = next
 	}
 	return dir, nil
+}
+
+// mountPointError says why the mount point path could not be opened at
+// walked, the part of it that openBeneath failed on.
+func mountPointError(path, walked string, err error) error {
+	switch {
+	case errors.Is(err, unix.ELOOP):
+		return fmt.Errorf("mount point %s: %s is a symlink: refused, not followed (it could lead anywhere): a mount point must be a real directory", path, walked)
+	case errors.Is(err, unix.ENOTDIR):
+		return fmt.Errorf("mount point %s: %s is not a directory: refused: a mount point must be a real directory", path, walked)
+	case errors.Is(err, unix.ENOSYS):
+		return fmt.Errorf("mount point %s: openat2: %w: it needs Linux 5.6 or newer", path, err)
+	}
+	return fmt.Errorf("mount point %s: %w", path, err)
 }
 
 // openBeneath opens the directory name in dir, refusing a symlink (ELOOP)
