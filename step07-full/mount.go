@@ -258,8 +258,10 @@ func mountDev(root *os.File) error {
 
 // mountSys mounts sysfs read-only: programs read it to learn about the
 // machine, and a write to it would change the host's devices and kernel.
+// Read-only twice, as mount -o ro does: the option "ro" makes the file
+// system read-only, MOUNT_ATTR_RDONLY this mount of it.
 func mountSys(root *os.File) error {
-	sys, err := mountAt(root, "sysfs", "/sys", "sysfs", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "")
+	sys, err := mountAt(root, "sysfs", "/sys", "sysfs", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "ro")
 	if err != nil {
 		return err
 	}

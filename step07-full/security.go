@@ -381,7 +381,7 @@ func maskPath(path string, null *os.File) error {
 	if !info.IsDir() {
 		return bindMount(null, target, 0)
 	}
-	empty, err := mountOnto(target, "tmpfs", "tmpfs", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "size=0")
+	empty, err := mountOnto(target, "tmpfs", "tmpfs", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "ro,size=0")
 	if err != nil {
 		return err
 	}
@@ -389,10 +389,13 @@ func maskPath(path string, null *os.File) error {
 }
 
 // openKernelPath opens path, a path under /proc or /sys, and returns its
-// descriptor (O_PATH), or nil if this kernel has no such file. It checks
-// that /proc and /sys are the container's proc and sysfs mounts (fstatfs(2)
-// gives a file system's type), then opens the rest beneath that mount
-// alone: RESOLVE_NO_XDEV refuses to cross into another mount, and
+// descriptor (O_PATH), or nil if this kernel has no such file. /proc and
+// /sys themselves are looked up by name again here, after mountProc and
+// mountSys: they are real directories of the container's root (a link
+// there was refused), nothing of the container runs yet, and no volume may
+// be mounted on them (parseVolumes). fstatfs(2) checks that each is a proc
+// or sysfs mount all the same. The rest of path is opened beneath that
+// mount alone: RESOLVE_NO_XDEV refuses to cross into another mount, and
 // RESOLVE_NO_SYMLINKS to follow a link (man 2 openat2).
 func openKernelPath(path string) (*os.File, error) {
 	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)
@@ -494,12 +497,25 @@ func confine(s security, c credentials) error {
 // keep, up to the last one this kernel knows (a newer kernel's extra ones
 // too). After it, no execve can give them back (man 7 capabilities,
 // "Capability bounding set"). Needs CAP_SETPCAP, the runtime's own.
+//
+// The kernel itself says where its capabilities end: PR_CAPBSET_READ fails
+// with EINVAL past the last one (man 2 prctl). Not a file: exec's joined
+// process runs in the root of the container's PID 1, and PID 1 can chroot(2)
+// into a directory where /proc/sys/kernel/cap_last_cap is a file of its
+// own, saying 0; read from there, it would leave the whole set in place.
 func limitBoundingSet(keep []string) error {
 	kept := map[int]bool{}
 	for _, name := range keep {
 		kept[capabilityNumbers[name]] = true
 	}
-	for c := 0; c <= lastCapability(); c++ {
+	for c := 0; ; c++ {
+		_, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+		if errors.Is(err, unix.EINVAL) {
+			return nil // past the last capability
+		}
+		if err != nil {
+			return fmt.Errorf("read capability %d of the bounding set: %w", c, err)
+		}
 		if kept[c] {
 			continue
 		}
@@ -507,16 +523,6 @@ func limitBoundingSet(keep []string) error {
 			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
 		}
 	}
-	return nil
-}
-
-// lastCapability is the highest capability number of the running kernel.
-func lastCapability() int {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if n, convErr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && convErr == nil {
-		return n
-	}
-	return unix.CAP_LAST_CAP // what this program knows of
 }
 
 // setCapabilities sets the permitted and effective sets to keep (root), or

@@ -840,3 +840,27 @@ func checkUserContainerDiesWithTheRuntime(t *testing.T, s step) {
 	<-c.done
 	s.cleanUpAfterKill(t)
 }
+
+// checkExecIgnoresAFakeCapLastCap: the container's PID 1 chroots into a
+// directory of its own where proc/sys/kernel/cap_last_cap is a plain file
+// saying 0 (root in a container keeps CAP_SYS_CHROOT), and exec, which
+// joins PID 1's root, must still limit its command's bounding set to the
+// container's capabilities. A runtime that reads the last capability from
+// that path drops none, and the exec'd command gets every capability back.
+func checkExecIgnoresAFakeCapLastCap(t *testing.T, s step) {
+	chrooted := markedSleep()
+	setup := "mkdir -p /fake/proc/sys/kernel /fake/bin && echo 0 > /fake/proc/sys/kernel/cap_last_cap" +
+		" && cp /bin/busybox /fake/bin/ && ln -s busybox /fake/bin/sleep && exec chroot /fake sleep " + chrooted
+	id := s.detached(t, []string{"--network", "none"}, "sh", "-c", setup)
+	findMarked(t, chrooted) // PID 1 now runs in /fake
+
+	execd := markedSleep()
+	r := s.startArgs(t, "exec", id, "sleep", execd)
+	pid := findMarked(t, execd)
+	status := processStatus(t, readFileString(fmt.Sprintf("/proc/%d/status", pid)))
+	wantCapabilities(t, "exec into a container whose PID 1 chrooted to a fake /proc/sys/kernel/cap_last_cap (0)", status, defaultMask, "CapBnd", "CapEff")
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatalf("kill the exec'd sleep (PID %d): %v", pid, err)
+	}
+	r.wait(t)
+}
