@@ -240,17 +240,16 @@ func todoBody(d *ast.FuncDecl, src []byte, fset *token.FileSet, fileManPages []s
 	}
 	var b strings.Builder
 	b.WriteString("{\n")
-	goal := strings.Fields(d.Doc.Text())
-	fmt.Fprintf(&b, "\t// TODO: %s\n", wrap(strings.Join(goal, " "), "\t//       "))
+	fmt.Fprintf(&b, "\t// TODO: %s\n", wrap(strings.Fields(d.Doc.Text()), "\t//       "))
 	if calls := callsIn(d.Body); len(calls) > 0 {
-		fmt.Fprintf(&b, "\t// Use: %s\n", wrap(strings.Join(calls, ", "), "\t//      "))
+		fmt.Fprintf(&b, "\t// Use: %s\n", wrap(commas(calls), "\t//      "))
 	}
 	pages := manPages(d.Doc.Text())
 	if len(pages) == 0 {
 		pages = fileManPages
 	}
 	if len(pages) > 0 {
-		fmt.Fprintf(&b, "\t// Read: %s\n", strings.Join(pages, ", "))
+		fmt.Fprintf(&b, "\t// Read: %s\n", wrap(commas(pages), "\t//       "))
 	}
 	if len(results) > 0 {
 		fmt.Fprintf(&b, "\treturn %s\n", strings.Join(results, ", "))
@@ -327,15 +326,21 @@ var builtins = map[string]bool{"append": true, "len": true, "make": true, "new":
 	"copy": true, "delete": true, "panic": true, "string": true, "byte": true, "uint32": true, "int": true,
 	"uintptr": true, "uint64": true, "int64": true, "error": true, "min": true, "max": true}
 
-var manPagePattern = regexp.MustCompile(`man [1-8] [a-z_0-9.-]+|[a-z_0-9]+\([1-8]\)|[a-zA-Z0-9/_-]+\.rst`)
+var (
+	manPagePattern = regexp.MustCompile(`man [1-8] [a-z_0-9.-]+|[a-z_0-9]+\([1-8]\)|[a-zA-Z0-9/_-]+\.rst`)
+	manReference   = regexp.MustCompile(`^([a-z_0-9]+)\(([1-8])\)$`)
+)
 
-// manPages lists the man pages ("man 2 mount", "mount(2)") and kernel
-// documents ("cgroup-v2.rst") that a comment cites.
+// manPages lists the man pages and kernel documents ("cgroup-v2.rst") that
+// a comment cites, each once: a page cited as "mount(2)" is listed as
+// "man 2 mount", the command that opens it, so that a comment citing it
+// both ways names it once.
 func manPages(comment string) []string {
 	seen := map[string]bool{}
 	var pages []string
 	for _, p := range manPagePattern.FindAllString(strings.Join(strings.Fields(comment), " "), -1) {
 		p = strings.TrimSuffix(p, ".")
+		p = manReference.ReplaceAllString(p, "man $2 $1")
 		if !seen[p] {
 			seen[p] = true
 			pages = append(pages, p)
@@ -344,12 +349,13 @@ func manPages(comment string) []string {
 	return pages
 }
 
-// wrap breaks text into lines of about 72 columns, each after the first
-// starting with prefix.
-func wrap(text, prefix string) string {
+// wrap joins words with spaces into lines of about 72 columns, each after
+// the first starting with prefix. A word is never broken: "man 2 mount",
+// given as one word, stays on one line.
+func wrap(words []string, prefix string) string {
 	var b strings.Builder
 	width := 0
-	for i, word := range strings.Fields(text) {
+	for i, word := range words {
 		if i > 0 && width+len(word) > 66 {
 			b.WriteString("\n" + prefix)
 			width = 0
@@ -361,6 +367,18 @@ func wrap(text, prefix string) string {
 		width += len(word)
 	}
 	return b.String()
+}
+
+// commas returns items with a comma after each but the last, for wrap.
+func commas(items []string) []string {
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = item
+		if i < len(items)-1 {
+			out[i] += ","
+		}
+	}
+	return out
 }
 
 // fixImports removes the imports that the stubbed bodies were the only
