@@ -4,6 +4,7 @@ go 1.22
 
 require (
 	github.com/creack/pty v1.1.24
+	github.com/opencontainers/runtime-spec v1.2.1
 	github.com/urfave/cli/v2 v2.27.7
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5

@@ -12,8 +12,10 @@ set -eu
 # unshare and nsenter; diffutils: the chapters' diffs; iproute2: ip; sudo and
 # make: the README's commands; git: make lint lists the files to check with
 # it; iptables: NAT and published ports (step 04); gcc and libc6-dev: step
-# 07's exec joins a container's namespaces in C, before Go starts (cgo).
-packages="busybox-static procps util-linux diffutils iproute2 iptables bash sudo make git gcc libc6-dev"
+# 07's exec joins a container's namespaces in C, before Go starts (cgo);
+# runc: step 07's checks run tinyrun's config.json with it and compare the
+# two containers (tests/spec_test.go), and make bench times it.
+packages="busybox-static procps util-linux diffutils iproute2 iptables bash sudo make git gcc libc6-dev runc"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	[ "${1:-}" = --quiet ] && exit 0 # not Debian or Ubuntu: README.md lists what to install

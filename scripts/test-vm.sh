@@ -108,7 +108,9 @@ copy_libraries() {
 }
 need_command iptables iptables
 need_command nsenter util-linux
-for program in /usr/sbin/ip /usr/bin/nsenter /usr/bin/unshare /bin/bash /bin/mount; do
+# runc: step 07's checks run tinyrun's config.json with it (tests/spec_test.go).
+need_command runc runc
+for program in /usr/sbin/ip /usr/bin/nsenter /usr/bin/unshare /bin/bash /bin/mount "$(command -v runc)"; do
 	copy_program "$program"
 done
 # Step 07 links the C library (cgo, for exec): its libraries too.

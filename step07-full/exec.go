@@ -11,15 +11,22 @@
 //	exec (host)       open a pidfd of the container's PID 1, and its root;
 //	                  start this binary, read-only (fd 6), "joined",
 //	                  with TINYRUN_JOIN, a pipe as fd 3, the pidfd as fd 4,
-//	                  the root as fd 5; put it in the cgroup; write fd 3
-//	C constructor     setns(pidfd), chroot(root), fork, wait; relay
-//	                  signals; exit as it did
-//	joined (inside)   chdir -w, confine (security.go), exec CMD
+//	                  the root as fd 5; put it in the cgroup; write a byte
+//	                  to fd 3, then the request (execRequest) as JSON
+//	C constructor     read the byte; setns(pidfd), chroot(root), fork, wait;
+//	                  relay signals; exit as it did
+//	joined (inside)   read the request from fd 3; chdir -w, confine
+//	                  (security.go), exec CMD
+//
+// The request crosses the pipe, not the command line: the C parent waits
+// as long as the command runs, and its /proc/PID/cmdline can be read by
+// every user of the host; -e values are often secrets.
 //
 // Read: man 2 setns, man 7 namespaces, man 7 cgroups ("cgroup.procs").
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +34,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -66,34 +74,57 @@ var execIntoCommand = &cli.Command{
 	},
 }
 
+// execRequest is what exec asks of its joined process: the command, the
+// variables of the container's run and of exec's own -e, the directory,
+// and the container's defences with exec's -u.
+type execRequest struct {
+	Command  []string `json:"command"`
+	Env      []string `json:"env"`
+	Workdir  string   `json:"workdir"`
+	Terminal bool     `json:"terminal"`
+	Term     string   `json:"term,omitempty"`
+	Security security `json:"security"`
+}
+
 // joinedCommand is what runs inside the container once the C constructor
 // has joined it: the last steps of init, then the command.
 var joinedCommand = &cli.Command{
 	Name:   "joined",
-	Usage:  "exec CMD in the container joined (exec starts it; do not call it yourself)",
+	Usage:  "exec a command in the container joined, as fd 3 asks (exec starts it; do not call it yourself)",
 	Hidden: true,
-	Flags:  []cli.Flag{envFlag, workdirFlag, securityFlag},
 	Action: func(ctx *cli.Context) error {
 		if !joinedByConstructor() {
 			return errors.New("joined: not inside a container (exec starts it)")
 		}
-		s, err := decodeSecurity(ctx.String("security"))
+		pipe := os.NewFile(3, "request")
+		var r execRequest
+		err := json.NewDecoder(pipe).Decode(&r)
+		pipe.Close()
 		if err != nil {
-			return err
+			return fmt.Errorf("joined: read the request: %w", err)
 		}
 		hostname, err := os.Hostname() // the container's: its UTS namespace is joined
 		if err != nil {
 			return fmt.Errorf("read hostname: %w", err)
 		}
-		if err := enterWorkdir(ctx.String("workdir")); err != nil {
+		if err := enterWorkdir(r.Workdir); err != nil {
 			return err
 		}
-		user, err := lookupUser(s.User) // in the container's /etc: its root is joined
+		user, err := lookupUser(os.Open, r.Security.User) // in the container's /etc: its root is joined
 		if err != nil {
 			return err
 		}
-		env := withEnv(containerEnvironment(hostname, user.home), ctx.StringSlice("env"))
-		return execCommand(ctx.Args().Slice(), env, func() error { return confine(s, user) })
+		// The environment a container's command starts with (newSpec, spec.go).
+		env := []string{"PATH=" + containerPath, "HOSTNAME=" + hostname, "HOME=" + user.home}
+		if r.Terminal {
+			env = append(env, "TERM="+r.Term)
+		}
+		p := &specs.Process{
+			User:            specs.User{UID: uint32(user.uid), GID: uint32(user.gid), AdditionalGids: user.groups},
+			Capabilities:    capabilitiesOf(r.Security, user.uid == 0),
+			NoNewPrivileges: r.Security.NoNewPrivileges,
+		}
+		return execCommand(r.Command, withEnv(env, r.Env), func() error { return confine(p, seccompOf(r.Security)) })
 	},
 }
 
@@ -135,7 +166,11 @@ func execInContainer(rec *record, o containerOptions, s security, command []stri
 			return killAndWait(cmd, err)
 		}
 	}
-	_, err = goAhead.Write([]byte{0})
+	request, err := json.Marshal(execRequest{Command: command, Env: append(append([]string{}, rec.Env...), o.env...),
+		Workdir: o.workdir, Terminal: o.tty, Term: terminalType(), Security: s})
+	if err == nil {
+		_, err = goAhead.Write(append([]byte{0}, request...))
+	}
 	goAhead.Close()
 	if err != nil {
 		return killAndWait(cmd, fmt.Errorf("let the exec'd process go on: %w", err))
@@ -147,7 +182,7 @@ func execInContainer(rec *record, o containerOptions, s security, command []stri
 }
 
 // startJoining starts the process that joins the container (nsenter.go),
-// which waits until it is written to through goAhead.
+// which waits until a byte and the request are written to goAhead.
 func startJoining(rec *record, o containerOptions, s security, command []string, initHandle, root *os.File, stdio *containerStdio) (cmd *exec.Cmd, goAhead *os.File, err error) {
 	binary, err := readOnlyBinary() // security.go
 	if err != nil {
@@ -159,16 +194,12 @@ func startJoining(rec *record, o containerOptions, s security, command []string,
 		return nil, nil, fmt.Errorf("create pipe: %w", err)
 	}
 	defer wait.Close()
-	args := []string{"joined", "--workdir", o.workdir, "--security", s.encode()}
-	for _, e := range append(append([]string{}, rec.Env...), o.env...) {
-		args = append(args, "--env", e)
-	}
-	cmd = exec.Command("/proc/self/fd/6", append(append(args, "--"), command...)...) // the read-only binary
+	cmd = exec.Command("/proc/self/fd/6", "joined") // the read-only binary
 	cmd.Args[0] = programName
 	// Not the user's environment: the child lives in the container's PID
-	// namespace until it execs, where root could read it (/proc/PID/environ).
-	// TERM is all containerEnvironment reads of it.
-	cmd.Env = []string{joinVariable + "=1", "TERM=" + os.Getenv("TERM")}
+	// namespace until it execs, and what the command should not have must
+	// not be there to leak into it.
+	cmd.Env = []string{joinVariable + "=1"}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
 	cmd.ExtraFiles = []*os.File{wait, initHandle, root, binary} // fds 3, 4, 5 and 6
 	cmd.SysProcAttr = &syscall.SysProcAttr{

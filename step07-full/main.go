@@ -14,9 +14,12 @@
 //	run             the parent's checklist: reserve, start, connect, wait, release
 //
 // The other commands each have a file: container.go (ps, logs, stop, kill,
-// rm), exec.go (exec), commit.go (commit).
+// rm), exec.go (exec), commit.go (commit). What run makes a container from
+// is one OCI runtime spec (spec.go), which init receives over a channel
+// (channel.go), and nothing else.
 //
-//	initCommand     "init": the child, inside the new namespaces, sets them up and execs CMD
+//	initCommand     "init": the child, inside the new namespaces, sets them up
+//	                from the spec and execs its command
 //	exitCode        how the way run ended becomes the status main exits with
 //
 // The parent cannot set up a namespace it is not in, and a Go program cannot
@@ -32,17 +35,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -59,8 +63,7 @@ const (
 	statusNotFound     = 127
 )
 
-// hostnameFlag is shared by "run" (where the user sets it) and "init" (where
-// the parent passes it on to the child).
+// hostnameFlag is run's; the spec carries the hostname to init.
 var hostnameFlag = &cli.StringFlag{
 	Name:  "hostname",
 	Usage: "hostname inside the container (default: a random container ID)",
@@ -72,13 +75,24 @@ var runCommand = &cli.Command{
 	ArgsUsage: "IMAGE CMD [ARG...]   e.g. run --hostname box busybox hostname",
 	Flags: []cli.Flag{detachFlag, interactiveFlag, ttyFlag, removeFlag, nameFlag, envFlag, workdirFlag, monitorFlag,
 		hostnameFlag, volumeFlag, networkFlag, subnetFlag, publishFlag, memoryFlag, cpusFlag, pidsLimitFlag, cpusetFlag,
-		userFlag, capAddFlag, capDropFlag, privilegedFlag, securityOptFlag},
+		userFlag, capAddFlag, capDropFlag, privilegedFlag, securityOptFlag, dryRunFlag},
 	OnUsageError: usageError,
 	Action: func(ctx *cli.Context) error {
+		id := ctx.String("monitor") // a monitor runs the container run -d named
+		if id != "" && !containerIDPattern.MatchString(id) {
+			return fmt.Errorf("--monitor %q: not a container ID (run -d starts the monitor; do not call it yourself)", id)
+		}
+		if id != "" && ctx.NArg() == 0 {
+			// The monitor: run's arguments are on stdin (monitor.go).
+			args, err := readMonitorArgs()
+			if err != nil {
+				return err
+			}
+			return ctx.App.Run(append([]string{programName, "run", "--monitor", id}, args...))
+		}
 		if ctx.NArg() < 2 {
 			return fmt.Errorf("want an image and a command: try '%s run busybox sh'", programName)
 		}
-		id := ctx.String("monitor") // a monitor runs the container run -d named
 		if id == "" {
 			id = newContainerID()
 		}
@@ -114,6 +128,9 @@ var runCommand = &cli.Command{
 		}
 		c := containerConfig{id: id, hostname: hostname, image: ctx.Args().First(), volumes: volumes,
 			network: network, limits: limits, command: ctx.Args().Tail(), containerOptions: options, security: security}
+		if ctx.Bool("dry-run") {
+			return printSpec(c)
+		}
 		if c.detach && !c.monitor {
 			return startMonitor(c)
 		}
@@ -189,23 +206,16 @@ var cleanupCommand = &cli.Command{
 
 var initCommand = &cli.Command{
 	Name:   "init",
-	Usage:  "set up the container from the inside, then exec CMD (run starts it; do not call it yourself)",
+	Usage:  "set up the container from the inside, from the spec on fd 3, then exec its command (run starts it; do not call it yourself)",
 	Hidden: true,
-	Flags:  []cli.Flag{hostnameFlag, rootfsFlag, lowerFlag, volumeFlag, networkFilesFlag, envFlag, workdirFlag, securityFlag},
 	Action: func(ctx *cli.Context) error {
-		report := openStartReport()
-		volumes, err := parseVolumes(ctx.StringSlice("volume"))
-		var security security
-		if err == nil {
-			security, err = decodeSecurity(ctx.String("security"))
+		if ctx.NArg() > 0 {
+			return errors.New("init takes no arguments: run starts it, and sends it the spec")
 		}
-		if err == nil {
-			err = initContainer(ctx.String("hostname"), ctx.String("rootfs"), ctx.String("lower"), volumes, ctx.String("network-files"),
-				ctx.StringSlice("env"), ctx.String("workdir"), security, ctx.Args().Slice())
-		}
-		// Only on failure: on success, the command's execve closed report.
-		fmt.Fprintln(report, err)
-		return err
+		ch := initChannel()
+		err := initContainer(ch)
+		// Only on failure: on success, the command's execve closed the channel.
+		return errors.Join(err, ch.send(message{Type: messageError, Error: err.Error()}))
 	},
 }
 
@@ -290,7 +300,7 @@ func run(c containerConfig) (err error) {
 	// killing the runtime half-way through changing the host.
 	signals := catchSignals()
 	defer signal.Stop(signals)
-	rec, err := reserve(c)
+	rec, spec, err := reserve(c)
 	if err != nil {
 		return err
 	}
@@ -300,11 +310,11 @@ func run(c containerConfig) (err error) {
 		return err
 	}
 	defer stdio.close()
-	cmd, ready, report, err := startContainer(c, rec, stdio)
+	cmd, ch, err := startContainer(spec, rec, stdio)
 	if err != nil {
 		return err
 	}
-	defer report.Close()
+	defer ch.close()
 	pid1, err := processOf(cmd.Process.Pid) // read while it waits: it is this one
 	if err != nil {
 		return killAndWait(cmd, err)
@@ -315,10 +325,10 @@ func run(c containerConfig) (err error) {
 	if err := connect(rec.Network, cmd.Process.Pid); err != nil {
 		return killAndWait(cmd, err)
 	}
-	if err := signalReady(ready); err != nil {
+	if err := ch.send(message{Type: messageGo}); err != nil {
 		return killAndWait(cmd, err)
 	}
-	failed := commandStarted(report)
+	failed := commandStarted(ch)
 	// Only now may exec, stop and kill find it: before, its mount
 	// namespace was still rooted in the host's / (container.go).
 	if err := rec.started(pid1); err != nil {
@@ -336,12 +346,14 @@ func run(c containerConfig) (err error) {
 
 // reserve takes, under the state lock, what the container needs from the
 // host before it starts: its record (state.go), then its address and ports,
-// then its cgroup, with its limits, ready for the process that goes in,
 // then its layer over its image, which is looked up here, under the lock,
-// so that rmi cannot remove it meanwhile.
+// so that rmi cannot remove it meanwhile, and mounted: the bundle's root.
+// Then it makes the container's spec (spec.go) and writes the bundle's
+// config.json, and makes the cgroup the spec describes, with its limits,
+// ready for the process that goes in.
 // It first reclaims what runtimes killed with SIGKILL left. On error nothing
 // is left behind.
-func reserve(c containerConfig) (rec *record, err error) {
+func reserve(c containerConfig) (rec *record, spec *specs.Spec, err error) {
 	err = withLock(func() error {
 		live, err := reclaim()
 		if err != nil {
@@ -357,17 +369,64 @@ func reserve(c containerConfig) (rec *record, err error) {
 			return errors.Join(err, teardown(rec), settle(live))
 		}
 		stopAfter("network")
-		if err := createCgroup(rec, c.limits); err != nil {
-			return errors.Join(err, teardown(rec), settle(live))
-		}
-		stopAfter("cgroup")
 		if err := prepareLayers(rec, c.image); err != nil {
 			return errors.Join(err, teardown(rec), settle(live))
 		}
 		stopAfter("layers")
+		if spec, err = newSpec(c, strings.Split(rec.Layer.Lower, ":")); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		if err := writeBundle(rec, spec); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		if err := createCgroupOf(rec, spec); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		stopAfter("cgroup")
 		return nil
 	})
-	return rec, err
+	return rec, spec, err
+}
+
+// createCgroupOf makes the cgroup that spec's linux.cgroupsPath names,
+// with the limits of its linux.resources.
+func createCgroupOf(rec *record, spec *specs.Spec) error {
+	if want := "/" + cgroupParent + "/" + rec.ID; spec.Linux.CgroupsPath != want {
+		return fmt.Errorf("config.json: linux.cgroupsPath %q: tinyrun makes a container's cgroup at %s", spec.Linux.CgroupsPath, want)
+	}
+	l, err := limitsOf(spec.Linux.Resources)
+	if err != nil {
+		return err
+	}
+	return createCgroup(rec, l)
+}
+
+// printSpec prints, for run --dry-run, the spec that run would make
+// container c from; it makes nothing. The image is looked up under the
+// lock, as reserve does.
+func printSpec(c containerConfig) error {
+	var spec *specs.Spec
+	err := withStoreLock(func() error {
+		img, err := findImage(c.image)
+		if err != nil {
+			return err
+		}
+		var lower []string
+		for i := len(img.Layers) - 1; i >= 0; i-- {
+			lower = append(lower, filepath.Join(layersDir, img.Layers[i]))
+		}
+		spec, err = newSpec(c, lower)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	data, err := encodeSpec(spec)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(data)
+	return err
 }
 
 // release is the end of every run that reserved: under the state lock, it
@@ -390,43 +449,30 @@ func release(rec *record, how error) error {
 	})
 }
 
-// startContainer clones the container process into its new namespaces,
-// where it waits (waitForNetwork) until the parent writes to ready.
-func startContainer(c containerConfig, rec *record, stdio *containerStdio) (cmd *exec.Cmd, ready, report *os.File, err error) {
+// startContainer clones the container process into the new namespaces
+// that spec names, sends it the spec, and waits until it is ready; it then
+// waits for "go" on the channel (channel.go).
+func startContainer(spec *specs.Spec, rec *record, stdio *containerStdio) (cmd *exec.Cmd, ch *channel, err error) {
 	binary, err := readOnlyBinary() // security.go
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	defer binary.Close() // the child has its own copy
-	networkReady, ready, err := os.Pipe()
+	ch, child, err := newChannel()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("create pipe: %w", err)
+		return nil, nil, err
 	}
-	defer networkReady.Close()
-	report, reportWriter, err := os.Pipe()
-	if err != nil {
-		ready.Close()
-		return nil, nil, nil, fmt.Errorf("create pipe: %w", err)
-	}
-	defer reportWriter.Close()
-	args := []string{"init", "--hostname", c.hostname, "--rootfs", filepath.Join(rec.Layer.Dir, "merged"), "--lower", rec.Layer.Lower, "--network-files", rec.dir()}
-	for _, v := range c.volumes {
-		args = append(args, "--volume", v.String())
-	}
-	for _, e := range c.env {
-		args = append(args, "--env", e)
-	}
-	args = append(args, "--workdir", c.workdir, "--security", c.security.encode())
-	args = append(append(args, "--"), c.command...)
-	// The child executes the read-only binary, its fd 5 (readOnlyBinary).
-	cmd = exec.Command("/proc/self/fd/5", args...)
+	defer child.Close()
+	// The child executes the read-only binary, its fd 4 (readOnlyBinary).
+	cmd = exec.Command("/proc/self/fd/4", "init")
 	cmd.Args[0] = programName // what ps shows for the container process until it execs
+	cmd.Env = []string{}      // none of the runtime's: the spec says the command's
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
-	cmd.ExtraFiles = []*os.File{networkReady, reportWriter, binary} // the child's fds 3, 4 and 5
+	cmd.ExtraFiles = []*os.File{child, binary} // the child's fds 3 and 4
 	// clone(2) creates the new namespaces and the child in one call; only the
 	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: utsCloneFlags | pidCloneFlags | mountCloneFlags | ipcCloneFlags | netCloneFlags,
+		Cloneflags: cloneFlags(spec),
 		Setsid:     newSession,
 		Setctty:    stdio.terminal, // the terminal, stdin, becomes the container's controlling terminal
 		Pdeathsig:  containerDeathSignal,
@@ -440,17 +486,30 @@ func startContainer(c containerConfig, rec *record, stdio *containerStdio) (cmd 
 		err = cmd.Start()
 	}
 	if err != nil {
-		ready.Close()
-		report.Close()
+		ch.close()
 		if errors.Is(err, unix.EPERM) {
-			return nil, nil, nil, fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
+			return nil, nil, fmt.Errorf("start container process: %w (creating namespaces needs CAP_SYS_ADMIN: inside another container, use a VM instead)", err)
 		}
-		return nil, nil, nil, fmt.Errorf("start container process: %w", err)
+		return nil, nil, fmt.Errorf("start container process: %w", err)
 	}
-	return cmd, ready, report, nil
+	if err := ch.send(message{Type: messageSpec, Spec: spec}); err != nil {
+		ch.close()
+		return nil, nil, killAndWait(cmd, err)
+	}
+	if _, err := ch.receive(messageReady); err != nil {
+		ch.close()
+		return nil, nil, killAndWait(cmd, err)
+	}
+	// The container's mount namespace holds a copy of the overlay, now
+	// private: the host's is not needed any more (overlay.go).
+	if err := rec.Layer.unmountFromHost(); err != nil {
+		ch.close()
+		return nil, nil, killAndWait(cmd, err)
+	}
+	return cmd, ch, nil
 }
 
-// killAndWait kills the container's PID 1 (which still waits on its pipe,
+// killAndWait kills the container's PID 1 (which still waits on its channel,
 // unless the monitor's waiter could not be exec'd), reaps it, and returns
 // err, the reason.
 func killAndWait(cmd *exec.Cmd, err error) error {
@@ -478,85 +537,68 @@ func explainExit(status error, cg *cgroup, memory string) error {
 }
 
 // initContainer is the child side: it runs inside the new namespaces, as the
-// container's first process, and on success never returns (it becomes CMD).
-func initContainer(hostname, rootfs, lower string, volumes []volume, networkFiles string, env []string, workdir string, s security, command []string) error {
-	if len(command) == 0 {
-		return errors.New("init: no command given (init is started by run)")
-	}
-	// First: nothing of the container runs before its network is ready.
-	if err := waitForNetwork(); err != nil {
+// container's first process, and on success never returns (it becomes the
+// command). Everything it does, the spec it receives on ch says.
+func initContainer(ch *channel) error {
+	m, err := ch.receive(messageSpec)
+	if err != nil {
 		return err
 	}
-	if err := setHostname(hostname); err != nil {
+	spec := m.Spec
+	if err := checkSpec(spec); err != nil {
+		return err
+	}
+	// Every mount from here on changes the mount namespace this process
+	// is in, which must be the container's own. In the host's, pivot_root
+	// would move every process of the machine into the rootfs.
+	if err := checkOwnMountNamespace(); err != nil {
+		return err
+	}
+	if err := makeMountsPrivate(); err != nil {
+		return err
+	}
+	if err := ch.send(message{Type: messageReady}); err != nil {
+		return err
+	}
+	// Then: nothing of the container runs before its network is ready.
+	if _, err := ch.receive(messageGo); err != nil {
+		return err
+	}
+	if err := setHostname(spec.Hostname); err != nil {
 		return err
 	}
 	// Before execCommand, so that the command is looked up in the
 	// container's filesystem, not the host's.
-	if err := setupRootfs(rootfs, lower, networkFiles, volumes); err != nil {
+	if err := setupRootfs(spec); err != nil {
 		return err
 	}
 	// The last mounts: over /proc's files that show or change the host.
-	if err := maskPaths(s); err != nil {
+	if err := maskPaths(spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths); err != nil {
 		return err
 	}
-	// After pivot_root: the directory and the user are looked up in the container.
-	if err := enterWorkdir(workdir); err != nil {
+	// After pivot_root: the directory is looked up in the container.
+	if err := enterWorkdir(spec.Process.Cwd); err != nil {
 		return err
 	}
-	user, err := lookupUser(s.User)
-	if err != nil {
-		return err
-	}
-	env = withEnv(containerEnvironment(hostname, user.home), env)
-	return execCommand(command, env, func() error { return confine(s, user) })
-}
-
-// openStartReport returns the child's fd 4, closed on execve(2)
-// (FD_CLOEXEC): the parent reads end-of-file from its end once the command
-// runs, or, if it could not start, the reason, written here (commandStarted).
-func openStartReport() *os.File {
-	// Already so (closeInheritedFiles, at the start of main): said again
-	// here, where it matters.
-	_, _ = unix.FcntlInt(4, unix.F_SETFD, unix.FD_CLOEXEC)
-	return os.NewFile(4, "start-report")
-}
-
-// commandStarted waits until the container's command runs, and returns ""
-// then, or else the reason it could not start (openStartReport).
-func commandStarted(report *os.File) string {
-	reason, err := io.ReadAll(report)
-	if err != nil { // cannot happen on a pipe; the container's end says how it went
-		return ""
-	}
-	return strings.TrimSpace(string(reason))
+	return execCommand(spec.Process.Args, spec.Process.Env, func() error { return confine(spec.Process, spec.Linux.Seccomp) })
 }
 
 // containerPath is the PATH a container starts with, Docker's default.
 const containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// containerEnvironment is the environment the command starts with: a small
-// one of the container's own, as Docker gives, never the runtime's, which
-// holds whatever the shell that ran it had, secrets included. TERM only
-// when there is a terminal, and then the one the user's terminal has.
-func containerEnvironment(hostname, home string) []string {
-	env := []string{"PATH=" + containerPath, "HOSTNAME=" + hostname, "HOME=" + home}
-	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
-		term := os.Getenv("TERM")
-		if term == "" {
-			term = "xterm"
-		}
-		env = append(env, "TERM="+term)
-	}
-	return env
-}
-
 // execCommand replaces this process with the user's command, looked up in
-// the container's PATH, in the environment env, after confine (security.go)
+// the PATH of env, the command's environment, after confine (security.go)
 // has taken away what the command must not have: the last thing before
 // execve(2). Returns only on failure, with a commandError.
 func execCommand(command []string, env []string, confine func() error) error {
-	// exec.LookPath searches the PATH of this process: the container's.
-	if err := os.Setenv("PATH", containerPath); err != nil {
+	// exec.LookPath searches the PATH of this process: make it the command's.
+	path := containerPath
+	for _, e := range env {
+		if value, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = value
+		}
+	}
+	if err := os.Setenv("PATH", path); err != nil {
 		return fmt.Errorf("set PATH: %w", err)
 	}
 	path, err := exec.LookPath(command[0])
@@ -677,6 +719,9 @@ func exitCode(err error) (int, string) {
 func usageError(ctx *cli.Context, err error, _ bool) error {
 	return fmt.Errorf("%v: see '%s --help'", err, ctx.Command.HelpName)
 }
+
+// containerIDPattern is what newContainerID makes.
+var containerIDPattern = regexp.MustCompile(`^[0-9a-f]{12}$`)
 
 // newContainerID returns 12 random hex digits, which name the container
 // (and are its default hostname), as Docker's short container IDs do.

@@ -8,7 +8,11 @@
 // container's stdin is /dev/null and its stdout and stderr go to its log.
 //
 //	run -d   checks the flags, starts the monitor in a session of its own
-//	         (setsid), with its stderr on a pipe, and waits on that pipe
+//	         (setsid), with its stderr on a pipe, and waits on that pipe;
+//	         the monitor's command line is "run --monitor ID": the rest of
+//	         run's arguments cross its stdin, a pipe, as a JSON list, since
+//	         every user of the host can read a process's arguments
+//	         (/proc/PID/cmdline), and -e values are often secrets
 //	monitor  reserve, start, connect as in run; once the container runs it
 //	         writes "started" and closes the pipe; then waits and releases
 //	run -d   reads "started": prints the ID and exits; anything else is the
@@ -36,7 +40,7 @@
 // container with it, and the next command that takes the lock records it
 // as exited (reclaim, state.go).
 //
-// In ps, the monitor is "tinyrun run --monitor ID ..." while it starts the
+// In ps, the monitor is "tinyrun run --monitor ID" while it starts the
 // container, then "tinyrun monitor ID" while it waits and ends it.
 //
 // Read: man 2 setsid, man 2 wait4, man 2 execve, man 7 pipe.
@@ -95,6 +99,8 @@ __attribute__((constructor)) static void waitForContainer(int argc, char **argv,
 import "C"
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -121,11 +127,16 @@ func startMonitor(c containerConfig) error {
 		return fmt.Errorf("create pipe: %w", err)
 	}
 	defer report.Close()
-	// The same command line, told that it is the monitor of container c.id.
-	args := append([]string{"run", "--monitor", c.id}, os.Args[2:]...)
-	monitor := exec.Command("/proc/self/exe", args...)
+	// The same run, told that it is the monitor of container c.id; its
+	// arguments follow on stdin (readMonitorArgs).
+	args, err := json.Marshal(os.Args[2:])
+	if err != nil {
+		return fmt.Errorf("encode the monitor's arguments: %w", err)
+	}
+	monitor := exec.Command("/proc/self/exe", "run", "--monitor", c.id)
 	monitor.Args[0] = programName // what ps shows
-	monitor.Stderr = reportWriter // stdin and stdout: /dev/null (os/exec)
+	monitor.Stdin = bytes.NewReader(args)
+	monitor.Stderr = reportWriter // stdout: /dev/null (os/exec)
 	// Not the user's working directory, which the monitor would keep busy
 	// (no umount) for the container's life: -v paths are absolute.
 	monitor.Dir = "/"
@@ -137,6 +148,8 @@ func startMonitor(c containerConfig) error {
 	if err != nil {
 		return fmt.Errorf("start monitor: %w", err)
 	}
+	// os/exec copies stdin in a goroutine, which only Wait waits for: the
+	// list is small, and the monitor reads it before it starts anything.
 	said, err := io.ReadAll(report)
 	if err != nil {
 		return fmt.Errorf("read from monitor: %w", err)
@@ -160,6 +173,24 @@ func startMonitor(c containerConfig) error {
 		status = statusRuntimeError
 	}
 	return commandError{status, errors.New(reason)}
+}
+
+// readMonitorArgs reads, in the monitor, the arguments of run that
+// startMonitor wrote to its stdin, and gives it /dev/null as stdin again.
+func readMonitorArgs() ([]string, error) {
+	var args []string
+	if err := json.NewDecoder(os.Stdin).Decode(&args); err != nil {
+		return nil, fmt.Errorf("monitor: read run's arguments from stdin: %w (run -d starts the monitor; do not call it yourself)", err)
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	defer null.Close()
+	if err := unix.Dup2(int(null.Fd()), 0); err != nil {
+		return nil, fmt.Errorf("stdin from %s: %w", os.DevNull, err)
+	}
+	return args, nil
 }
 
 // logStdio is a detached container's stdio, in its monitor: stdin /dev/null,

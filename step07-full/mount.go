@@ -4,22 +4,24 @@
 // mounts made in it afterwards are its own, unless mount propagation says
 // otherwise (man 7 mount_namespaces): systemd makes "/" a *shared* mount, and
 // a mount made under a shared mount appears in every peer, the host included.
-// So the child first makes every mount private, then builds its root:
+// So the child first makes every mount private, then builds its root from
+// the spec (spec.go), as runc does:
 //
+//	makeMountsPrivate    nothing mounted from here on reaches the host
 //	setupRootfs (the child, in this order; each call needs the one before)
-//	  makeMountsPrivate  nothing mounted from here on reaches the host
-//	  mountOverlay       the image's layers and the container's own (overlay.go);
-//	                     pivot_root(2) needs the new root to be a mount point
-//	  openRoot           a descriptor of the new root, from which every path
-//	                     in the container is resolved, once (openMountPoint)
-//	  bindNetworkFiles   /etc/hosts, hostname, resolv.conf, from the host's side
-//	  bindVolumes        the -v volumes (overlay.go)
+//	  openRoot           a descriptor of root.path, which run mounted (the
+//	                     overlay, overlay.go): pivot_root(2) needs the new
+//	                     root to be a mount point; every path in the
+//	                     container is resolved from it, once (openMountPoint)
+//	  mountFromSpec      each of the spec's mounts, in its order: /proc, a
+//	                     minimal /dev on tmpfs with devpts and shm, /sys
+//	                     read-only, /etc/hosts, hostname, resolv.conf and the
+//	                     -v volumes, bound from the host's side (bindHostPath)
+//	  makeDevices        linux.devices in /dev, and its usual symlinks
 //	  pivotRoot          the rootfs becomes "/", the host's root is detached
-//	  mountProc          a /proc that shows the container's PID namespace
-//	  mountDev           a minimal /dev on tmpfs: a few devices, devpts, shm
-//	  mountSys           /sys, read-only
 //
-// The parent prepares the overlay's directories first (overlay.go).
+// Every mount comes before pivot_root, while the sources of the bind mounts,
+// on the host, can still be reached.
 //
 // Why pivot_root and not chroot(2): chroot changes only where one process's
 // "/" is; the host's root stays mounted in its namespace, and a root process
@@ -52,7 +54,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/urfave/cli/v2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,69 +62,30 @@ import (
 // (CLONE_NEWNS: "new namespace", from when mounts were the only kind).
 const mountCloneFlags = unix.CLONE_NEWNS
 
-// rootfsFlag is shared by "run" and "init", like hostnameFlag.
-var rootfsFlag = &cli.StringFlag{
-	Name:  "rootfs",
-	Usage: "directory holding the container's root filesystem",
-	Value: defaultRootfs(),
-}
-
-// defaultRootfs is where 'make rootfs' puts the root filesystem: the rootfs
-// directory beside the bin directory this binary was built into.
-func defaultRootfs() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return "rootfs"
-	}
-	return filepath.Join(filepath.Dir(filepath.Dir(exe)), "rootfs")
-}
-
-// setupRootfs makes rootfs, the overlay of the layers lower with the
-// container's own, the container's "/", with /proc, /dev and /sys of its
-// own, the network files of networkFiles in /etc, and the volumes. The child
-// calls it in the new mount namespace, before exec.
-func setupRootfs(rootfs, lower, networkFiles string, volumes []volume) error {
-	// First: every mount below changes the mount namespace this process is
-	// in, which must be the container's own. In the host's, pivot_root
-	// would move every process of the machine into the rootfs.
-	if err := checkOwnMountNamespace(); err != nil {
-		return err
-	}
-	if err := makeMountsPrivate(); err != nil {
-		return err
-	}
-	if err := mountOverlay(lower, rootfs); err != nil {
-		return err
-	}
-	// After the overlay's mount, so that the descriptor is of its root.
-	root, err := openRoot(rootfs)
+// setupRootfs makes spec's root, which run mounted, the container's "/",
+// with the spec's mounts and devices. The child calls it in the new mount
+// namespace, once it has made every mount private (initContainer), before
+// exec.
+func setupRootfs(spec *specs.Spec) error {
+	root, err := openRoot(spec.Root.Path)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	// Before pivotRoot, while networkFiles and the volumes, on the host, are
-	// still reachable.
-	if err := bindNetworkFiles(root, networkFiles); err != nil {
+	for _, m := range spec.Mounts {
+		if err := mountFromSpec(root, m); err != nil {
+			return err
+		}
+	}
+	if err := makeDevices(root, spec.Linux.Devices); err != nil {
 		return err
 	}
-	if err := bindVolumes(root, volumes); err != nil {
-		return err
-	}
-	if err := pivotRoot(root); err != nil {
-		return err
-	}
-	if err := mountProc(root); err != nil {
-		return err
-	}
-	if err := mountDev(root); err != nil {
-		return err
-	}
-	return mountSys(root)
+	return pivotRoot(root)
 }
 
 // checkOwnMountNamespace fails if this process is in the host's mount
 // namespace: the one of PID 1 in /proc, which is still the host's /proc
-// until mountProc (man 7 mount_namespaces). Reading another process's
+// until the spec's /proc is mounted (man 7 mount_namespaces). Reading another process's
 // namespace passes ptrace's access check (man 2 ptrace, "Ptrace access mode
 // checking"); where PID 1 holds a capability this root lacks, as in some
 // sandboxes, it cannot be read, and the check cannot be made.
@@ -184,17 +147,6 @@ func pivotRoot(root *os.File) error {
 	return nil
 }
 
-// mountProc mounts a proc filesystem at /proc. proc shows the PID namespace
-// of the process that mounts it, and this process is the container's PID 1,
-// so ps inside sees only the container.
-func mountProc(root *os.File) error {
-	proc, err := mountAt(root, "proc", "/proc", "proc", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "")
-	if err != nil {
-		return err
-	}
-	return proc.Close()
-}
-
 // devices are the character devices programs expect to find in /dev, with
 // their major and minor numbers (the kernel's admin-guide/devices.txt); the
 // same set runc creates.
@@ -215,38 +167,56 @@ var devLinks = map[string]string{
 	"/dev/ptmx":   "pts/ptmx",
 }
 
-// mountDev builds a /dev of its own on a tmpfs rather than bind-mounting the
-// host's, so that the container gets these devices and no others: no disks,
-// no /dev/mem. (Root in the container of steps 03-06 can still make one
-// with mknod(2); tinyrun takes CAP_MKNOD away, security.go.) Everything in
-// it is made from the new tmpfs's own descriptor.
-func mountDev(root *os.File) error {
-	dev, err := mountAt(root, "tmpfs", "/dev", "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_STRICTATIME, "mode=755,size=64k")
+// mountFromSpec makes the mount m inside root: a bind mount of a host path
+// (bindHostPath, overlay.go), or a new file system of m's type, mounted
+// onto its mount point's descriptor (mountAt). Its options are split into
+// the mount's attributes and its file system's own (mountOptions, spec.go):
+// proc nosuid,nodev,noexec; /dev's tmpfs nosuid with size=64k; devpts
+// newinstance (pseudo-terminals of the container's own, man 4 pts); sysfs
+// "ro", read-only twice as mount -o ro does it: the option makes the file
+// system read-only, MOUNT_ATTR_RDONLY this mount of it.
+func mountFromSpec(root *os.File, m specs.Mount) error {
+	attr, data, err := mountOptions(m)
+	if err != nil {
+		return fmt.Errorf("config.json: %w", err)
+	}
+	if m.Type == "bind" {
+		if err := bindHostPath(root, m.Source, m.Destination, attr); err != nil {
+			return fmt.Errorf("bind mount %s on %s: %w", m.Source, m.Destination, err)
+		}
+		return nil
+	}
+	if attr&unix.MOUNT_ATTR_RDONLY != 0 {
+		data = strings.Trim(data+",ro", ",") // the file system too (see above)
+	}
+	mnt, err := mountAt(root, m.Source, m.Destination, m.Type, attr, data)
+	if err != nil {
+		return err
+	}
+	return mnt.Close()
+}
+
+// makeDevices makes the character devices of linux.devices in root's /dev
+// (a tmpfs of the container's own, mountFromSpec), rather than binding the
+// host's, so that the container gets these devices and no others: no
+// disks, no /dev/mem. (Root in the container of steps 03-06 can still make
+// one with mknod(2); tinyrun takes CAP_MKNOD away, security.go.) Then the
+// symlinks programs expect there. Everything is made from /dev's own
+// descriptor.
+func makeDevices(root *os.File, list []specs.LinuxDevice) error {
+	dev, err := openMountPoint(root, "/dev")
 	if err != nil {
 		return err
 	}
 	defer dev.Close()
-	for _, d := range devices {
-		if err := makeDevice(dev, d.name, d.major, d.minor); err != nil {
+	for _, d := range list {
+		name, ok := strings.CutPrefix(d.Path, "/dev/")
+		if !ok || strings.Contains(name, "/") || d.Type != "c" || (d.FileMode != nil && *d.FileMode != 0o666) || d.Major < 0 || d.Minor < 0 {
+			return fmt.Errorf("config.json: linux.devices %s: tinyrun makes character devices in /dev itself, mode 0666", d.Path)
+		}
+		if err := makeDevice(dev, name, uint32(d.Major), uint32(d.Minor)); err != nil {
 			return err
 		}
-	}
-	// newinstance: pseudo-terminals of the container's own, not the host's
-	// (man 4 pts); ptmxmode=0666 lets any user open /dev/pts/ptmx; gid 5 is
-	// the tty group.
-	pts, err := mountAt(dev, "devpts", "/pts", "devpts", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5")
-	if err != nil {
-		return err
-	}
-	if err := pts.Close(); err != nil {
-		return fmt.Errorf("close /dev/pts: %w", err)
-	}
-	shm, err := mountAt(dev, "shm", "/shm", "tmpfs", unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "mode=1777,size=65536k")
-	if err != nil {
-		return err
-	}
-	if err := shm.Close(); err != nil {
-		return fmt.Errorf("close /dev/shm: %w", err)
 	}
 	for link, target := range devLinks {
 		if err := unix.Symlinkat(target, int(dev.Fd()), strings.TrimPrefix(link, "/dev/")); err != nil {
@@ -254,18 +224,6 @@ func mountDev(root *os.File) error {
 		}
 	}
 	return nil
-}
-
-// mountSys mounts sysfs read-only: programs read it to learn about the
-// machine, and a write to it would change the host's devices and kernel.
-// Read-only twice, as mount -o ro does: the option "ro" makes the file
-// system read-only, MOUNT_ATTR_RDONLY this mount of it.
-func mountSys(root *os.File) error {
-	sys, err := mountAt(root, "sysfs", "/sys", "sysfs", unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC, "ro")
-	if err != nil {
-		return err
-	}
-	return sys.Close()
 }
 
 // mountAt mounts a new file system of type fstype, named source, with the

@@ -16,9 +16,10 @@
 //	reserveNetwork        (under the lock) lease an address, record it with the
 //	                      ports; syncNetwork: the bridge and NAT if first, the
 //	                      port rules; write the /etc files
-//	(clone the child with CLONE_NEWNET; it blocks in waitForNetwork)
+//	(clone the child with CLONE_NEWNET; it waits for "go" on its channel)
 //	connect               veth pair, eth0's address and route, loopback up
-//	signalReady           the child goes on: bindNetworkFiles, then exec
+//	"go"                  the child goes on: the spec's mounts, the
+//	                      network files among them (channel.go, spec.go)
 //	syncNetwork           (release, under the lock) the port rules, and with
 //	                      the last container the bridge and NAT
 //
@@ -40,7 +41,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -83,8 +83,6 @@ var (
 		Aliases: []string{"p"},
 		Usage:   "publish a container port on the host: HOSTPORT:CONTAINERPORT[/tcp|/udp] (repeatable)",
 	}
-	// networkFilesFlag tells init where the parent wrote /etc/hosts and friends.
-	networkFilesFlag = &cli.StringFlag{Name: "network-files", Hidden: true}
 )
 
 // networkOptions is what the user asked for, checked.
@@ -377,30 +375,10 @@ func configureEth0(inside *netlink.Handle, address netip.Addr, subnet netip.Pref
 	return nil
 }
 
-// signalReady tells the child, blocked in waitForNetwork, to go on.
-func signalReady(pipe *os.File) error {
-	if _, err := pipe.Write([]byte{1}); err != nil {
-		return fmt.Errorf("tell the container its network is ready: %w", err)
-	}
-	return pipe.Close()
-}
-
-// waitForNetwork blocks the child until the parent has set up its network:
-// it reads one byte from the pipe the parent passed as fd 3. End of file
-// instead means the parent failed and will kill us: run nothing.
-func waitForNetwork() error {
-	pipe := os.NewFile(3, "network-ready")
-	defer pipe.Close()
-	buf := make([]byte, 1)
-	if _, err := io.ReadFull(pipe, buf); err != nil {
-		return fmt.Errorf("wait for the network: the runtime gave up (%w)", err)
-	}
-	return nil
-}
-
 // networkFileNames are the files of /etc that describe the network, which the
-// parent writes per container and the child bind-mounts over the rootfs's,
-// as Docker does: the rootfs is shared by every container of steps 03-05.
+// parent writes per container and the spec binds over the rootfs's,
+// read-only, as Docker does: the files live in the host's /run, which a
+// container that could write them could fill.
 var networkFileNames = []string{"hosts", "hostname", "resolv.conf"}
 
 // writeNetworkFiles writes the container's /etc/hosts, /etc/hostname and
@@ -454,43 +432,6 @@ func usesLoopbackResolver(conf string) bool {
 		}
 	}
 	return false
-}
-
-// bindNetworkFiles bind-mounts the files the parent wrote in dir over the
-// root's /etc/hosts, /etc/hostname and /etc/resolv.conf. It runs in the
-// child before pivot_root, while dir (on the host) can still be reached.
-// Each target is opened once, inside root, refusing symlinks
-// (openFileMountPoint): resolved on the host, a symlink in the rootfs could
-// point these mounts, and the files created for them, at the host's.
-func bindNetworkFiles(root *os.File, dir string) error {
-	etc, err := openMountPoint(root, "/etc")
-	if err != nil {
-		return err
-	}
-	defer etc.Close()
-	for _, name := range networkFileNames {
-		if err := bindNetworkFile(etc, dir, name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// bindNetworkFile bind-mounts dir/name on etc/name, read-only: the files
-// live in the host's /run, which a container that could write them could
-// fill.
-func bindNetworkFile(etc *os.File, dir, name string) error {
-	target, err := openFileMountPoint(etc, "/etc", name)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	source, err := os.OpenFile(filepath.Join(dir, name), unix.O_PATH, 0)
-	if err != nil {
-		return fmt.Errorf("open the container's %s: %w", name, err)
-	}
-	defer source.Close()
-	return bindMount(source, target, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
 }
 
 // openFileMountPoint opens the regular file name in the directory dir (at

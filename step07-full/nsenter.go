@@ -14,8 +14,9 @@ package main
 // exec set TINYRUN_JOIN in the environment. Then:
 //
 //	1. read a byte from fd 3: exec writes it once it has put this process
-//	   in the container's cgroup, which its children inherit; then make
-//	   this process not dumpable
+//	   in the container's cgroup, which its children inherit, followed by
+//	   its request, which the child reads; then make this process not
+//	   dumpable
 //	2. setns(fd 4, every kind at once): fd 4 is a pidfd of the container's
 //	   PID 1 (Linux 5.8), so the namespaces are those of that very process,
 //	   never of one that took its PID since; then fchdir(fd 5) and chroot:
@@ -81,7 +82,6 @@ __attribute__((constructor)) static void joinContainer(void) {
 		fail("setns into the container's namespaces");
 	if (fchdir(5) < 0 || chroot(".") < 0)
 		fail("enter the container's root directory");
-	close(3);
 	close(4);
 	close(5);
 	struct sigaction action = {.sa_sigaction = relay, .sa_flags = SA_SIGINFO | SA_RESTART};
@@ -93,9 +93,11 @@ __attribute__((constructor)) static void joinContainer(void) {
 		fail("fork");
 	if (inside == 0) {
 		// Go's runtime installs its own handlers; none of these is left.
+		// fd 3 stays open, for the request.
 		joined = 1;
 		return;
 	}
+	close(3);
 	int status;
 	while (waitpid(inside, &status, 0) < 0)
 		if (errno != EINTR)

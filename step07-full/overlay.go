@@ -15,12 +15,14 @@
 //
 // Order: importImage (the import command) makes images from tarballs. For a
 // container, prepareLayers (in reserve, under the lock) finds its image,
-// records the container's layer and makes upper, work and merged before the
-// child starts; the child mounts the overlay on merged
-// (mountOverlay, in place of step 05's bind mount) and its volumes in it
-// (bindVolumes), both before pivot_root; after the container exits the
-// parent removes the three directories (teardown). The overlay mount itself lives only
-// in the container's mount namespace and goes away with it.
+// records the container's layer, makes upper, work and merged and mounts
+// the overlay on merged (mountOverlay), on the host, before the child
+// starts: that is the root its spec names (spec.go), as containerd mounts
+// one for runc. The child's mount namespace is a copy of the host's, with
+// the overlay in it; once the child has made its mounts private, the parent
+// takes the host's copy off (unmountFromHost). The child binds its volumes
+// in it (bindHostPath) before pivot_root; after the container exits the
+// parent removes the three directories (teardown).
 //
 // Read: the kernel's filesystems/overlayfs.rst, man 8 mount (overlay), man 5
 // tar, man 2 open_tree, man 2 move_mount, man 2 mount_setattr.
@@ -57,9 +59,6 @@ type image struct {
 	Name   string   `json:"name"`
 	Layers []string `json:"layers"`
 }
-
-// lowerFlag passes the overlay's lower directories from run to init.
-var lowerFlag = &cli.StringFlag{Name: "lower", Hidden: true}
 
 var volumeFlag = &cli.StringSliceFlag{
 	Name:    "volume",
@@ -424,14 +423,17 @@ func removeUnusedLayers(img image) error {
 // containerLayer is one container's part of the store, in its record
 // (state.go): a directory holding upper, work and merged.
 type containerLayer struct {
-	Image string `json:"image"` // the image's name, so that rmi can refuse to remove it
-	Dir   string `json:"dir"`
-	Lower string `json:"lower"` // lowerdir= of the mount: the image's layers, top first
+	Image   string `json:"image"` // the image's name, so that rmi can refuse to remove it
+	Dir     string `json:"dir"`
+	Lower   string `json:"lower"`             // lowerdir= of the mount: the image's layers, top first
+	Mounted bool   `json:"mounted,omitempty"` // the overlay may be mounted on Dir/merged, on the host
 }
 
 // prepareLayers looks up the image called name, records the container's
-// layer in rec, then makes its upper, work and merged directories. The
-// caller holds the lock; on error, teardown removes what was made.
+// layer in rec, makes its upper, work and merged directories, and mounts
+// the overlay on merged, on the host: the bundle's root (spec.go), as
+// containerd's snapshotter mounts it for runc. The caller holds the lock;
+// on error, teardown removes what was made.
 func prepareLayers(rec *record, name string) error {
 	if err := reclaimImports(); err != nil {
 		return err
@@ -458,20 +460,47 @@ func prepareLayers(rec *record, name string) error {
 			return fmt.Errorf("create %s: %w", filepath.Join(rec.Layer.Dir, sub), err)
 		}
 	}
-	return nil
+	rec.Layer.Mounted = true // before the mount: the record says at least what exists
+	if err := rec.save(); err != nil {
+		return err
+	}
+	return mountOverlay(rec.Layer.Lower, filepath.Join(rec.Layer.Dir, "merged"))
 }
 
-// remove removes the container's layer; the overlay mount went away with
-// the container's mount namespace. It is teardown's (state.go), so the
-// caller holds the lock. c may be nil.
+// remove unmounts the container's overlay from the host, if it is still
+// there, and removes its layer. It is teardown's (state.go), so the caller
+// holds the lock. c may be nil. The container's own copy of the mount went
+// away with its mount namespace.
 func (c *containerLayer) remove() error {
 	if c == nil {
 		return nil
+	}
+	if err := c.unmountFromHost(); err != nil {
+		return err
 	}
 	if err := os.RemoveAll(c.Dir); err != nil {
 		return fmt.Errorf("remove %s: %w", c.Dir, err)
 	}
 	return removeEmptyStore()
+}
+
+// unmountFromHost takes the overlay off the host's merged directory, where
+// run mounted it (prepareLayers). run calls it once the container's own
+// mount namespace holds a copy of it, private (initContainer): so the host
+// keeps no mount of a running container, as in the steps before, and
+// nothing it mounts under the rootfs can appear in the container. teardown
+// calls it too, for a container that never got that far. c may be nil.
+func (c *containerLayer) unmountFromHost() error {
+	if c == nil || !c.Mounted {
+		return nil
+	}
+	merged := filepath.Join(c.Dir, "merged")
+	// EINVAL: not mounted (any more); ENOENT: no directory.
+	err := unix.Unmount(merged, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
+	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmount %s: %w", merged, err)
+	}
+	return nil
 }
 
 // makeStore creates the store's directory, root's alone (0700). Below it,
@@ -503,17 +532,20 @@ func removeEmptyStore() error {
 }
 
 // mountOverlay mounts the container's overlay on merged, beside its upper
-// and work directories: the image's layers read-only, upper for writes. The
-// child calls it in its own mount namespace, where it stays.
+// and work directories: the image's layers read-only, upper for writes.
+// run mounts it on the host (prepareLayers), where teardown unmounts it.
 func mountOverlay(lower, merged string) error {
 	dir := filepath.Dir(merged)
 	options := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
 	// volatile (Linux 5.10): no sync of the upper layer's filesystem, on
 	// fsync(2) or when the mount goes away with the container; otherwise
 	// the container's exit waits for the whole of /var/lib's filesystem to
-	// be written out. The upper layer is deleted after the container anyway.
-	// nodev: a device node in the image (import takes what the tarball
-	// holds) or made in the container cannot be opened (security.go).
+	// be written out. The upper layer is not meant to outlive the machine:
+	// rm deletes it, and commit copies it while the container is mounted.
+	// (A volatile mount leaves work/incompat/volatile behind, which refuses
+	// a second mount of the same upper: tinyrun never mounts one twice.)
+	// nodev: a device node made in the container, or left in a layer by
+	// commit, cannot be opened (security.go); import skips device nodes.
 	err := unix.Mount("overlay", merged, "overlay", unix.MS_NODEV, options+",volatile")
 	if errors.Is(err, unix.EINVAL) {
 		err = unix.Mount("overlay", merged, "overlay", unix.MS_NODEV, options) // an older kernel
@@ -568,28 +600,18 @@ func parseVolumes(specs []string) ([]volume, error) {
 	return volumes, nil
 }
 
-// bindVolumes bind-mounts each volume at its path in root, creating the
-// mount point inside root if missing, never outside it. The child calls it
-// before pivot_root, while the host paths can still be reached.
-func bindVolumes(root *os.File, volumes []volume) error {
-	for _, v := range volumes {
-		if err := bindVolume(root, v); err != nil {
-			return fmt.Errorf("volume %s: %w", v, err)
-		}
-	}
-	return nil
-}
-
-// bindVolume bind-mounts one volume. Its mount point is opened once, inside
-// root, refusing symlinks (openMountPoint, mount.go): a container sharing a
-// volume with this one could swap a directory of it for a symlink at any
-// moment, to the host's /etc say, and a path resolved again on the host
-// would follow it. The attributes are set before the mount is attached
-// (bindMount, net.go), so that a :ro volume is never writable, not even for
-// a moment, nor another mount made read-only in its place.
-func bindVolume(root *os.File, v volume) error {
+// bindHostPath bind-mounts the host's path source (a -v volume, or a
+// network file, net.go) on destination in root, with the attributes attr.
+// Its mount point is opened once, inside root, refusing symlinks
+// (openMountPoint, mount.go): a container sharing a volume with this one
+// could swap a directory of it for a symlink at any moment, to the host's
+// /etc say, and a path resolved again on the host would follow it. The
+// attributes are set before the mount is attached (bindMount, net.go), so
+// that a :ro volume is never writable, not even for a moment, nor another
+// mount made read-only in its place.
+func bindHostPath(root *os.File, sourcePath, destination string, attr uint64) error {
 	// The host's side is opened once too: its type decides the mount point's.
-	source, err := os.OpenFile(v.host, unix.O_PATH, 0)
+	source, err := os.OpenFile(sourcePath, unix.O_PATH, 0)
 	if err != nil {
 		return fmt.Errorf("open the host path: %w", err)
 	}
@@ -600,22 +622,18 @@ func bindVolume(root *os.File, v volume) error {
 	}
 	var target *os.File
 	if info.IsDir() {
-		target, err = openMountPoint(root, v.container)
+		target, err = openMountPoint(root, destination)
 	} else {
-		target, err = openVolumeFile(root, v.container)
+		target, err = openVolumeFile(root, destination)
 	}
 	if err != nil {
 		return err
 	}
 	defer target.Close()
 	// The whole tree, submounts of the source too, keeping the source's
-	// other attributes (bindMount, net.go). nodev: the host's device nodes
-	// in a volume (-v /dev:/hostdev) open nothing.
-	attributes := uint64(unix.MOUNT_ATTR_NODEV)
-	if v.readOnly {
-		attributes |= unix.MOUNT_ATTR_RDONLY
-	}
-	return bindMount(source, target, attributes)
+	// other attributes (bindMount, net.go). A volume is nodev (spec.go):
+	// the host's device nodes in it (-v /dev:/hostdev) open nothing.
+	return bindMount(source, target, attr)
 }
 
 // openVolumeFile opens the file mount point path in root, made empty if

@@ -4,7 +4,9 @@
 // makes, written as classic BPF (man 2 seccomp, "Filters"), without
 // libseccomp: the program is small enough to read.
 //
-// It refuses, with EPERM, the calls of refusedCalls: each acts on the whole
+// The filter is the spec's linux.seccomp (spec.go): seccompOf writes
+// tinyrun's default there, and filterProgram compiles whatever it says.
+// The default refuses, with EPERM, the calls of refusedCalls: each acts on the whole
 // machine, or has been the way out of containers before. The capabilities
 // confine leaves already stop most of them; the filter is the second wall,
 // for the day a kernel bug skips a capability check, and it also stops
@@ -13,16 +15,23 @@
 // let through again when root keeps the capability that guards it
 // (--cap-add SYS_TIME lets the clock be set).
 //
-// The program, in order:
+// The default, as the spec says it:
+//
+//	defaultAction SCMP_ACT_ALLOW
+//	each call of refusedCalls: SCMP_ACT_ERRNO, EPERM
+//	clone with any CLONE_NEW* flag: EPERM (a thread or a fork is fine),
+//	    one rule per flag: (flags & CLONE_NEWNS) == CLONE_NEWNS, and so on
+//	clone3: ENOSYS, since its flags are in memory, where a filter cannot
+//	    look; the C library then falls back to clone
+//
+// The program filterProgram makes of it, in order:
 //
 //	the architecture is this binary's, else kill the process: the same
 //	    number means another call in another architecture's table
 //	(amd64) a number with the x32 bit set: ENOSYS (the x32 table)
-//	each call of refusedCalls: EPERM
-//	clone with any CLONE_NEW* flag: EPERM (a thread or a fork is fine)
-//	clone3: ENOSYS, since its flags are in memory, where a filter cannot
-//	    look; the C library then falls back to clone
-//	anything else: allowed
+//	each rule, in the spec's order: if the call is one it names and its
+//	    argument matches, the rule's action
+//	anything else: the default action
 //
 // Read: man 2 seccomp, the kernel's Documentation/userspace-api/seccomp_filter.rst,
 // man 7 capabilities.
@@ -32,6 +41,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,15 +115,59 @@ var refusedCalls = []refusedCall{
 	{"nfsservctl", unix.SYS_NFSSERVCTL, ""},
 }
 
-// namespaceFlags are clone(2)'s flags that make a new namespace.
+// cloneNamespaceFlags are clone(2)'s flags that make a new namespace.
 // CLONE_NEWTIME is not among them: in clone's first argument its bit is
 // part of the exit signal; only unshare and clone3 take it.
-const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
-	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
+var cloneNamespaceFlags = []uint64{unix.CLONE_NEWNS, unix.CLONE_NEWUTS, unix.CLONE_NEWIPC, unix.CLONE_NEWUSER,
+	unix.CLONE_NEWPID, unix.CLONE_NEWNET, unix.CLONE_NEWCGROUP}
+
+// seccompOf is linux.seccomp for security s: tinyrun's default filter for
+// a container that keeps s's capabilities, or nil for none. As in Docker's
+// default profile, a call is let through again when root keeps the
+// capability that guards it.
+func seccompOf(s security) *specs.LinuxSeccomp {
+	if !s.Seccomp {
+		return nil
+	}
+	keeps := map[string]bool{}
+	for _, name := range s.Capabilities {
+		keeps[name] = true
+	}
+	eperm, enosys := uint(unix.EPERM), uint(unix.ENOSYS)
+	var refused []string
+	for _, call := range append(refusedCalls, archRefusedCalls...) {
+		if call.capability == "" || !keeps[call.capability] {
+			refused = append(refused, call.name)
+		}
+	}
+	filter := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{nativeArchitectureName},
+		Syscalls:      []specs.LinuxSyscall{{Names: refused, Action: specs.ActErrno, ErrnoRet: &eperm}},
+	}
+	if !keeps["SYS_ADMIN"] {
+		for _, flag := range cloneNamespaceFlags {
+			filter.Syscalls = append(filter.Syscalls, specs.LinuxSyscall{Names: []string{"clone"}, Action: specs.ActErrno, ErrnoRet: &eperm,
+				Args: []specs.LinuxSeccompArg{{Index: 0, Value: flag, ValueTwo: flag, Op: specs.OpMaskedEqual}}})
+		}
+		filter.Syscalls = append(filter.Syscalls, specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys})
+	}
+	return filter
+}
+
+// syscallNumbers are the calls filterProgram knows by name: those of
+// refusedCalls, and clone and clone3.
+func syscallNumbers() map[string]int {
+	numbers := map[string]int{"clone": unix.SYS_CLONE, "clone3": unix.SYS_CLONE3}
+	for _, call := range append(refusedCalls, archRefusedCalls...) {
+		numbers[call.name] = call.number
+	}
+	return numbers
+}
 
 // Where the fields of struct seccomp_data are, the input of the program
 // (linux/seccomp.h): the call's number, the architecture, and the
-// arguments, 8 bytes each; the low half of the first comes first on a
+// arguments, 8 bytes each; the low half of each comes first on a
 // little-endian machine (both amd64 and arm64 are).
 const (
 	offsetNumber       = 0
@@ -121,13 +175,11 @@ const (
 	offsetFirstArg     = 16
 )
 
-// filterProgram builds the filter for a container that keeps the
-// capabilities kept (confine).
-func filterProgram(kept []string) []unix.SockFilter {
-	keeps := map[string]bool{}
-	for _, name := range kept {
-		keeps[name] = true
-	}
+// filterProgram compiles the filter the spec's linux.seccomp describes,
+// or says which part of it tinyrun cannot compile: actions ALLOW, ERRNO
+// and KILL, the calls syscallNumbers knows, and at most one argument
+// test per rule, SCMP_CMP_MASKED_EQ on its low 32 bits.
+func filterProgram(filter *specs.LinuxSeccomp) ([]unix.SockFilter, error) {
 	load := func(offset uint32) unix.SockFilter {
 		return unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offset}
 	}
@@ -136,8 +188,19 @@ func filterProgram(kept []string) []unix.SockFilter {
 		return unix.SockFilter{Code: unix.BPF_JMP | op | unix.BPF_K, Jt: 0, Jf: 1, K: k}
 	}
 	ret := func(k uint32) unix.SockFilter { return unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: k} }
-	refuse := func(errno unix.Errno) unix.SockFilter { return ret(unix.SECCOMP_RET_ERRNO | uint32(errno)) }
 
+	if len(filter.Flags) > 0 || filter.ListenerPath != "" || filter.ListenerMetadata != "" {
+		return nil, fmt.Errorf("linux.seccomp: tinyrun does not support flags or a listener")
+	}
+	for _, arch := range filter.Architectures {
+		if arch != nativeArchitectureName {
+			return nil, fmt.Errorf("linux.seccomp.architectures: %s: this runtime's filter is for %s alone (other architectures' calls kill the process)", arch, nativeArchitectureName)
+		}
+	}
+	defaultAction, err := seccompAction(filter.DefaultAction, filter.DefaultErrnoRet)
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp.defaultAction: %w", err)
+	}
 	program := []unix.SockFilter{
 		load(offsetArchitecture),
 		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, Jf: 0, K: nativeArchitecture},
@@ -145,37 +208,77 @@ func filterProgram(kept []string) []unix.SockFilter {
 		load(offsetNumber),
 	}
 	if foreignCallsFrom != 0 {
-		program = append(program, jumpIf(unix.BPF_JGE, foreignCallsFrom), refuse(unix.ENOSYS))
+		program = append(program, jumpIf(unix.BPF_JGE, foreignCallsFrom), ret(unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS)))
 	}
-	for _, call := range append(refusedCalls, archRefusedCalls...) {
-		if call.capability == "" || !keeps[call.capability] {
-			program = append(program, jumpIf(unix.BPF_JEQ, uint32(call.number)), refuse(unix.EPERM))
+	numbers := syscallNumbers()
+	for _, rule := range filter.Syscalls {
+		action, err := seccompAction(rule.Action, rule.ErrnoRet)
+		if err != nil {
+			return nil, fmt.Errorf("linux.seccomp.syscalls %v: %w", rule.Names, err)
+		}
+		if len(rule.Args) > 1 {
+			return nil, fmt.Errorf("linux.seccomp.syscalls %v: tinyrun tests one argument per rule", rule.Names)
+		}
+		for _, name := range rule.Names {
+			number, known := numbers[name]
+			if !known {
+				return nil, fmt.Errorf("linux.seccomp.syscalls: %q is not a call this runtime's filter knows", name)
+			}
+			if len(rule.Args) == 0 {
+				program = append(program, jumpIf(unix.BPF_JEQ, uint32(number)), ret(action))
+				continue
+			}
+			arg := rule.Args[0]
+			if arg.Op != specs.OpMaskedEqual || arg.Index > 5 || arg.Value>>32 != 0 || arg.ValueTwo>>32 != 0 {
+				return nil, fmt.Errorf("linux.seccomp.syscalls %s: tinyrun tests an argument with SCMP_CMP_MASKED_EQ on its low 32 bits only", name)
+			}
+			program = append(program,
+				// Not this call: skip the next five (the accumulator still
+				// holds the call's number).
+				unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 5, K: uint32(number)},
+				load(offsetFirstArg+8*uint32(arg.Index)),
+				unix.SockFilter{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: uint32(arg.Value)},
+				jumpIf(unix.BPF_JEQ, uint32(arg.ValueTwo)),
+				ret(action),
+				load(offsetNumber), // the number again, for the rules after
+			)
 		}
 	}
-	if !keeps["SYS_ADMIN"] {
-		program = append(program,
-			// Not clone: skip the next four.
-			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 4, K: unix.SYS_CLONE},
-			load(offsetFirstArg),
-			jumpIf(unix.BPF_JSET, namespaceFlags),
-			refuse(unix.EPERM),
-			ret(unix.SECCOMP_RET_ALLOW), // clone without new namespaces
-			jumpIf(unix.BPF_JEQ, unix.SYS_CLONE3),
-			refuse(unix.ENOSYS),
-		)
+	return append(program, ret(defaultAction)), nil
+}
+
+// seccompAction is the filter's return value for the spec's action, with
+// errno for SCMP_ACT_ERRNO (EPERM when the spec gives none).
+func seccompAction(action specs.LinuxSeccompAction, errno *uint) (uint32, error) {
+	switch action {
+	case specs.ActAllow:
+		return unix.SECCOMP_RET_ALLOW, nil
+	case specs.ActErrno:
+		code := uint32(unix.EPERM)
+		if errno != nil {
+			code = uint32(*errno)
+		}
+		return unix.SECCOMP_RET_ERRNO | code&unix.SECCOMP_RET_DATA, nil
+	case specs.ActKill, specs.ActKillThread:
+		return unix.SECCOMP_RET_KILL_THREAD, nil
+	case specs.ActKillProcess:
+		return unix.SECCOMP_RET_KILL_PROCESS, nil
 	}
-	return append(program, ret(unix.SECCOMP_RET_ALLOW))
+	return 0, fmt.Errorf("action %s: tinyrun knows SCMP_ACT_ALLOW, SCMP_ACT_ERRNO and SCMP_ACT_KILL", action)
 }
 
 // installSeccomp installs the filter on this thread; the command's execve
 // keeps it, and so does every process the command starts (man 2 seccomp).
 // It needs CAP_SYS_ADMIN or no_new_privs (confine orders it so).
-func installSeccomp(kept []string) error {
-	program := filterProgram(kept)
-	prog := unix.SockFprog{Len: uint16(len(program))}
-	if len(program) > 0 { // an empty one the kernel refuses (EINVAL)
-		prog.Filter = &program[0]
+func installSeccomp(filter *specs.LinuxSeccomp) error {
+	program, err := filterProgram(filter)
+	if err != nil {
+		return err
 	}
+	if len(program) == 0 { // the kernel refuses an empty one (EINVAL)
+		return fmt.Errorf("install the seccomp filter: the program is empty")
+	}
+	prog := unix.SockFprog{Len: uint16(len(program)), Filter: &program[0]}
 	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0); err != nil {
 		return fmt.Errorf("install the seccomp filter: %w (the kernel needs CONFIG_SECCOMP_FILTER; or run with --security-opt seccomp=unconfined)", err)
 	}

@@ -28,7 +28,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -39,6 +38,7 @@ import (
 	"strings"
 	"unsafe"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -59,9 +59,6 @@ var (
 	privilegedFlag  = &cli.BoolFlag{Name: "privileged", Usage: "switch the defences off: every capability, no seccomp filter, /proc unmasked (for a throwaway VM only)"}
 	securityOptFlag = &cli.StringSliceFlag{Name: "security-opt", Usage: "no-new-privileges (setuid programs gain nothing), or seccomp=unconfined (no system-call filter)"}
 	userFlag        = &cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run the command as UID[:GID] or NAME[:GROUP] of the container's /etc/passwd and /etc/group (default root)"}
-	// securityFlag is how run and exec pass the checked security to the
-	// process that applies it: init, or joined.
-	securityFlag = &cli.StringFlag{Name: "security", Hidden: true}
 )
 
 // capabilityNumbers are the capabilities by name, as in man 7 capabilities
@@ -113,9 +110,13 @@ func parseSecurity(ctx *cli.Context) (security, error) {
 		return s, err
 	}
 	if s.Privileged {
+		// Every capability the runtime itself may have: those of its own
+		// bounding set (PR_CAPBSET_READ, man 2 prctl), as Docker gives.
 		s.Seccomp = false
-		for name := range capabilityNumbers {
-			s.Capabilities = append(s.Capabilities, name)
+		for name, c := range capabilityNumbers {
+			if in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err == nil && in == 1 {
+				s.Capabilities = append(s.Capabilities, name)
+			}
 		}
 		sort.Strings(s.Capabilities)
 		return s, nil
@@ -185,33 +186,20 @@ func checkUser(user string) error {
 	return nil
 }
 
-// encode and decodeSecurity carry a security across an exec, as a flag.
-func (s security) encode() string {
-	b, _ := json.Marshal(s) // strings and booleans: cannot fail
-	return string(b)
-}
-
-func decodeSecurity(text string) (security, error) {
-	var s security
-	if err := json.Unmarshal([]byte(text), &s); err != nil {
-		return s, fmt.Errorf("--security %q: %w (run and exec pass it)", text, err)
-	}
-	return s, nil
-}
-
 // credentials are who the command runs as, from -u and the container's
 // /etc/passwd and /etc/group.
 type credentials struct {
 	uid, gid int
-	groups   []int  // the supplementary groups
-	home     string // HOME, from /etc/passwd
+	groups   []uint32 // the supplementary groups
+	home     string   // HOME, from /etc/passwd
 }
 
 // lookupUser resolves user (-u) in the container's /etc/passwd and
-// /etc/group, as Docker does: a name must be there; a number need not be,
-// and then its group is 0 and its home "/". Run inside the container, after
-// pivot_root (or exec's chroot), so these are the image's files.
-func lookupUser(user string) (credentials, error) {
+// /etc/group, which open opens, as Docker does: a name must be there; a
+// number need not be, and then its group is 0 and its home "/". run looks
+// in the image's layers (openInImage, spec.go), before the container
+// exists; exec inside the container, after its chroot (os.Open).
+func lookupUser(open func(path string) (*os.File, error), user string) (credentials, error) {
 	if user == "" {
 		return credentials{home: "/root"}, nil
 	}
@@ -219,7 +207,7 @@ func lookupUser(user string) (credentials, error) {
 	c := credentials{uid: -1, home: "/"}
 	userName, gidText := "", ""
 	var badID error
-	err := readColonFile("/etc/passwd", func(f []string) {
+	err := readColonFile(open, "/etc/passwd", func(f []string) {
 		if len(f) >= 6 && c.uid < 0 && badID == nil && (f[0] == name || f[2] == name) {
 			c.uid, badID = parseID("/etc/passwd", f[0], f[2])
 			gidText, c.home, userName = f[3], f[5], f[0]
@@ -240,7 +228,7 @@ func lookupUser(user string) (credentials, error) {
 	}
 	if group != "" {
 		c.gid = -1
-		err := readColonFile("/etc/group", func(f []string) {
+		err := readColonFile(open, "/etc/group", func(f []string) {
 			if len(f) >= 3 && c.gid < 0 && badID == nil && (f[0] == group || f[2] == group) {
 				c.gid, badID = parseID("/etc/group", f[0], f[2])
 			}
@@ -258,11 +246,11 @@ func lookupUser(user string) (credentials, error) {
 	}
 	// Supplementary groups: those whose member list (the 4th field) names the user.
 	if userName != "" {
-		_ = readColonFile("/etc/group", func(f []string) {
+		_ = readColonFile(open, "/etc/group", func(f []string) {
 			if len(f) >= 4 {
 				for _, member := range strings.Split(f[3], ",") {
-					if gid, err := strconv.Atoi(f[2]); err == nil && member == userName {
-						c.groups = append(c.groups, gid)
+					if gid, err := strconv.ParseUint(f[2], 10, 32); err == nil && member == userName {
+						c.groups = append(c.groups, uint32(gid))
 					}
 				}
 			}
@@ -292,9 +280,9 @@ func notRead(err error) string {
 }
 
 // readColonFile calls line with the fields of each line of path, a file
-// of /etc/passwd's shape (man 5 passwd).
-func readColonFile(path string, line func(fields []string)) error {
-	f, err := os.Open(path)
+// of /etc/passwd's shape (man 5 passwd), which open opens.
+func readColonFile(open func(path string) (*os.File, error), path string, line func(fields []string)) error {
+	f, err := open(path)
 	if err != nil {
 		return err
 	}
@@ -325,30 +313,31 @@ var maskedPaths = []string{
 // crash), interrupts' routing, filesystems' settings.
 var readOnlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 
-// maskPaths covers maskedPaths and makes readOnlyPaths read-only, in the
-// container's mount namespace; nothing with --privileged. After mountProc,
-// mountDev and mountSys; a path the kernel lacks is left alone.
+// maskPaths covers the paths of masked (the spec's linux.maskedPaths:
+// maskedPaths, or none with --privileged) and makes those of readOnly
+// (readOnlyPaths) read-only, in the container's mount namespace, after
+// its mounts; a path the kernel lacks is left alone.
 //
 // Each path is opened once, from the descriptor of the proc or sysfs mount
 // it belongs to (openKernelPath), and the mount made onto that descriptor:
 // resolved as a string, /proc/sys could lead elsewhere by the time it is
 // made read-only, and the real one stay writable (runc's CVE-2019-19921).
-func maskPaths(s security) error {
-	if s.Privileged {
+func maskPaths(masked, readOnly []string) error {
+	if len(masked) == 0 && len(readOnly) == 0 {
 		return nil
 	}
-	// The container's /dev, a tmpfs of its own since mountDev.
+	// The container's /dev, a tmpfs of its own (the spec's mounts, mount.go).
 	null, err := os.OpenFile("/dev/null", unix.O_PATH, 0)
 	if err != nil {
 		return fmt.Errorf("open /dev/null to mask with: %w", err)
 	}
 	defer null.Close()
-	for _, path := range maskedPaths {
+	for _, path := range masked {
 		if err := maskPath(path, null); err != nil {
 			return fmt.Errorf("mask %s: %w", path, err)
 		}
 	}
-	for _, path := range readOnlyPaths {
+	for _, path := range readOnly {
 		if err := makeReadOnly(path); err != nil {
 			return fmt.Errorf("make %s read-only: %w", path, err)
 		}
@@ -390,8 +379,8 @@ func maskPath(path string, null *os.File) error {
 
 // openKernelPath opens path, a path under /proc or /sys, and returns its
 // descriptor (O_PATH), or nil if this kernel has no such file. /proc and
-// /sys themselves are looked up by name again here, after mountProc and
-// mountSys: they are real directories of the container's root (a link
+// /sys themselves are looked up by name again here, after the spec's
+// mounts: they are real directories of the container's root (a link
 // there was refused), nothing of the container runs yet, and no volume may
 // be mounted on them (parseVolumes). fstatfs(2) checks that each is a proc
 // or sysfs mount all the same. The rest of path is opened beneath that
@@ -427,7 +416,8 @@ func openKernelPath(path string) (*os.File, error) {
 	return os.NewFile(uintptr(target), path), nil
 }
 
-// confine takes from this process what the command must not have, in the
+// confine takes from this process what the command must not have, as the
+// spec's process p and filter (linux.seccomp, nil for none) say, in the
 // order each step needs the ones after it; execCommand calls it after the
 // command is found, just before execve(2). The capabilities, the filter,
 // no_new_privs and the groups are the calling thread's only (the user IDs,
@@ -440,17 +430,32 @@ func openKernelPath(path string) (*os.File, error) {
 //  3. the user: groups, then gid, then uid (after setuid(2) to non-root,
 //     the kernel empties the permitted and effective sets itself, and
 //     forgets the parent-death signal, which is set again)
-//  4. the other sets: root keeps the bounding set's, none inheritable
+//  4. the permitted and effective sets (for root, the bounding set's;
+//     for any other user, none), and none inheritable
 //  5. the ambient set, empty
 //  6. no_new_privs, then the filter
-func confine(s security, c credentials) error {
-	if !s.Privileged {
-		if err := limitBoundingSet(s.Capabilities); err != nil {
-			return err
-		}
+func confine(p *specs.Process, filter *specs.LinuxSeccomp) error {
+	caps := p.Capabilities
+	if caps == nil {
+		caps = &specs.LinuxCapabilities{} // none at all
 	}
-	if s.Seccomp && !s.NoNewPrivileges {
-		if err := installSeccomp(s.Capabilities); err != nil {
+	bounding, err := capabilityNames(caps.Bounding)
+	if err != nil {
+		return err
+	}
+	permitted, err := capabilityNames(caps.Permitted)
+	if err != nil {
+		return err
+	}
+	effective, err := capabilityNames(caps.Effective)
+	if err != nil {
+		return err
+	}
+	if err := limitBoundingSet(bounding); err != nil {
+		return err
+	}
+	if filter != nil && !p.NoNewPrivileges {
+		if err := installSeccomp(filter); err != nil {
 			return err
 		}
 	}
@@ -461,33 +466,36 @@ func confine(s security, c credentials) error {
 		return fmt.Errorf("read the parent-death signal: %w", err)
 	}
 	// Always, root too: the runtime's own groups are the host's.
-	if err := unix.Setgroups(c.groups); err != nil {
-		return fmt.Errorf("setgroups %v: %w", c.groups, err)
+	var groups []int
+	for _, gid := range p.User.AdditionalGids {
+		groups = append(groups, int(gid))
 	}
-	if err := unix.Setresgid(c.gid, c.gid, c.gid); err != nil {
-		return fmt.Errorf("setgid %d: %w", c.gid, err)
+	if err := unix.Setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", groups, err)
 	}
-	if err := unix.Setresuid(c.uid, c.uid, c.uid); err != nil {
-		return fmt.Errorf("setuid %d: %w", c.uid, err)
+	uid, gid := int(p.User.UID), int(p.User.GID)
+	if err := unix.Setresgid(gid, gid, gid); err != nil {
+		return fmt.Errorf("setgid %d: %w", gid, err)
+	}
+	if err := unix.Setresuid(uid, uid, uid); err != nil {
+		return fmt.Errorf("setuid %d: %w", uid, err)
 	}
 	// Else a -u container would outlive a runtime killed with SIGKILL.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(deathSignal), 0, 0, 0); err != nil {
 		return fmt.Errorf("set the parent-death signal again: %w", err)
 	}
-	if !s.Privileged || c.uid != 0 {
-		if err := setCapabilities(s.Capabilities, c.uid == 0); err != nil {
-			return err
-		}
+	if err := setCapabilities(permitted, effective); err != nil {
+		return err
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("clear the ambient capabilities: %w", err) // EINVAL: before Linux 4.3, there are none
 	}
-	if s.NoNewPrivileges {
+	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
-		if s.Seccomp {
-			return installSeccomp(s.Capabilities)
+		if filter != nil {
+			return installSeccomp(filter)
 		}
 	}
 	return nil
@@ -525,21 +533,20 @@ func limitBoundingSet(keep []string) error {
 	}
 }
 
-// setCapabilities sets the permitted and effective sets to keep (root), or
-// empties them (any other user). The inheritable set is emptied for both:
-// a program with inheritable file capabilities would gain them from it at
-// execve, even as a user that has none (CVE-2022-24769; Docker and runc
-// leave it empty since).
-func setCapabilities(keep []string, root bool) error {
+// setCapabilities sets the permitted and effective sets (the spec gives a
+// root user the bounding set's, any other user none). The inheritable set
+// is always emptied: a program with inheritable file capabilities would
+// gain them from it at execve, even as a user that has none
+// (CVE-2022-24769; Docker and runc leave it empty since).
+func setCapabilities(permitted, effective []string) error {
 	var sets [2]unix.CapUserData // capabilities 0-31, then 32-63
-	if root {
-		for _, name := range keep {
-			c := capabilityNumbers[name]
-			sets[c/32].Permitted |= 1 << (c % 32)
-		}
-		for i := range sets {
-			sets[i].Effective = sets[i].Permitted
-		}
+	for _, name := range permitted {
+		c := capabilityNumbers[name]
+		sets[c/32].Permitted |= 1 << (c % 32)
+	}
+	for _, name := range effective {
+		c := capabilityNumbers[name]
+		sets[c/32].Effective |= 1 << (c % 32)
 	}
 	header := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	if err := unix.Capset(&header, &sets[0]); err != nil {

@@ -82,7 +82,7 @@ func len40Without(names ...string) []string {
 // a program otherwise, but only when a container starts.
 func TestFilterJumpsStayInside(t *testing.T) {
 	for _, kept := range [][]string{defaultCapabilities, nil, {"SYS_ADMIN", "SYS_TIME"}} {
-		program := filterProgram(kept)
+		program := mustCompile(t, kept)
 		for i, in := range program {
 			if in.Code&0x07 == unix.BPF_JMP && (i+1+int(in.Jt) >= len(program) || i+1+int(in.Jf) >= len(program)) {
 				t.Errorf("kept %v: instruction %d jumps past the end", kept, i)
@@ -92,8 +92,79 @@ func TestFilterJumpsStayInside(t *testing.T) {
 			t.Errorf("kept %v: the program does not end by allowing", kept)
 		}
 	}
-	if len(filterProgram([]string{"SYS_TIME"})) >= len(filterProgram(nil)) {
+	if len(mustCompile(t, []string{"SYS_TIME"})) >= len(mustCompile(t, nil)) {
 		t.Error("keeping SYS_TIME does not let the clock calls through the filter")
+	}
+}
+
+// mustCompile compiles the default filter of a container that keeps kept.
+func mustCompile(t *testing.T, kept []string) []unix.SockFilter {
+	t.Helper()
+	program, err := filterProgram(seccompOf(security{Seccomp: true, Capabilities: kept}))
+	if err != nil {
+		t.Fatalf("kept %v: %v", kept, err)
+	}
+	return program
+}
+
+// runFilter runs program, as the kernel would, on a call of number nr with
+// first argument arg, of this binary's architecture, and returns what it
+// returns. It knows the instructions filterProgram emits, and fails on others.
+func runFilter(t *testing.T, program []unix.SockFilter, nr uint32, arg uint64) uint32 {
+	t.Helper()
+	data := map[uint32]uint32{offsetNumber: nr, offsetArchitecture: nativeArchitecture,
+		offsetFirstArg: uint32(arg), offsetFirstArg + 4: uint32(arg >> 32)}
+	var acc uint32
+	for pc := 0; pc < len(program); pc++ {
+		in := program[pc]
+		switch in.Code {
+		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
+			acc = data[in.K]
+		case unix.BPF_ALU | unix.BPF_AND | unix.BPF_K:
+			acc &= in.K
+		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K, unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
+			test := map[uint16]bool{unix.BPF_JEQ: acc == in.K, unix.BPF_JGE: acc >= in.K, unix.BPF_JSET: acc&in.K != 0}[in.Code&0xf0]
+			if test {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case unix.BPF_RET | unix.BPF_K:
+			return in.K
+		default:
+			t.Fatalf("instruction %d: code %#x is not one runFilter knows", pc, in.Code)
+		}
+	}
+	t.Fatal("the program ran past its end")
+	return 0
+}
+
+// TestDefaultFilterRefusesWhatItSays runs the default filter on calls the
+// spec's rules name, and on calls they do not.
+func TestDefaultFilterRefusesWhatItSays(t *testing.T) {
+	program := mustCompile(t, defaultCapabilities)
+	eperm, enosys := unix.SECCOMP_RET_ERRNO|uint32(unix.EPERM), unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS)
+	for _, c := range []struct {
+		what string
+		nr   uint32
+		arg  uint64
+		want uint32
+	}{
+		{"mount", unix.SYS_MOUNT, 0, eperm},
+		{"keyctl", unix.SYS_KEYCTL, 0, eperm},
+		{"getpid", unix.SYS_GETPID, 0, unix.SECCOMP_RET_ALLOW},
+		{"clone of a thread", unix.SYS_CLONE, unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND, unix.SECCOMP_RET_ALLOW},
+		{"clone with CLONE_NEWNS", unix.SYS_CLONE, unix.CLONE_NEWNS | uint64(unix.SIGCHLD), eperm},
+		{"clone with CLONE_NEWUSER", unix.SYS_CLONE, unix.CLONE_NEWUSER, eperm},
+		{"clone with CLONE_NEWNET and CLONE_NEWPID", unix.SYS_CLONE, unix.CLONE_NEWNET | unix.CLONE_NEWPID, eperm},
+		{"clone3", unix.SYS_CLONE3, 0, enosys},
+	} {
+		if got := runFilter(t, program, c.nr, c.arg); got != c.want {
+			t.Errorf("%s: the filter returns %#x, want %#x", c.what, got, c.want)
+		}
+	}
+	if got := runFilter(t, mustCompile(t, []string{"SYS_ADMIN"}), unix.SYS_MOUNT, 0); got != unix.SECCOMP_RET_ALLOW {
+		t.Errorf("mount with SYS_ADMIN kept: the filter returns %#x, want it allowed", got)
 	}
 }
 
@@ -151,7 +222,7 @@ func TestWorkdirRefusesMagicLinks(t *testing.T) {
 	fd := strconv.Itoa(int(dir.Fd()))
 	paths := []string{"/proc/self/fd/" + fd + "/made", "//proc/self/fd/" + fd, "/tmp/../proc/self/fd/" + fd + "/made"}
 	if link, err := os.Readlink("/dev/fd"); err == nil && link == "/proc/self/fd" {
-		paths = append(paths, "/dev/fd/"+fd+"/made") // as mountDev links it (not so in every /dev)
+		paths = append(paths, "/dev/fd/"+fd+"/made") // as makeDevices links it (not so in every /dev)
 	}
 	for _, path := range paths {
 		if err := enterWorkdir(path); err == nil {
