@@ -116,8 +116,10 @@ check: deps build rootfs bin/chroot-escape bin/attacks bin/swap ## grade step ST
 	sed -E 's/^([[:space:]]*)[A-Za-z0-9_]+_test\.go:[0-9]+: /\1/'; \
 	code=$$(cat "$$status"); rm -f "$$status"; exit $$code
 
-lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting)
+lint: go-found ## go vet, and gofmt -l (fails if any file needs formatting); step 07 also builds without cgo
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./step07-full
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./step07-full
 	@out=$$($(dir $(GO))gofmt -l $$(find . -name '*.go' -not -path './.cache/*')) || exit 1; \
 	  if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
 

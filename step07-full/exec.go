@@ -70,6 +70,9 @@ var execIntoCommand = &cli.Command{
 		if os.Geteuid() != 0 {
 			return errors.New("entering namespaces needs root: run it with sudo")
 		}
+		if execNeedsCgo != nil {
+			return execNeedsCgo
+		}
 		return execInContainer(rec, o, security, ctx.Args().Tail())
 	},
 }

@@ -338,8 +338,9 @@ func run(c containerConfig) (err error) {
 	stdio.started(failed) // run -d returns; a terminal starts relaying
 	if c.monitor {
 		// A monitor waits as a small C program, which release runs after
-		// (monitor.go): this returns only if it could not become one.
-		return waitAsMonitor(cmd, rec, c.limits)
+		// (monitor.go, waiter.go): with cgo, this returns only if it could
+		// not become one.
+		return waitAsMonitor(cmd, rec, c.limits, signals)
 	}
 	return wait(cmd, signals, rec.Cgroup, c.limits)
 }

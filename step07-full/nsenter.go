@@ -1,3 +1,5 @@
+//go:build cgo
+
 package main
 
 // The C half of exec: joining a running container's namespaces.
@@ -112,6 +114,9 @@ import "C"
 const joinVariable = "TINYRUN_JOIN"
 
 // joinedByConstructor reports whether joinContainer moved this process into
-// a container. Without cgo this file is left out of the build, and this
-// binary cannot be built: exec would not work without it.
+// a container. Without cgo this file is left out of the build, and
+// nsenter_nocgo.go says that exec cannot work.
 func joinedByConstructor() bool { return C.joined == 1 }
+
+// execNeedsCgo is exec's error in a runtime built without cgo; nil here.
+var execNeedsCgo error
