@@ -188,7 +188,7 @@ var rmiCommand = &cli.Command{
 
 var cleanupCommand = &cli.Command{
 	Name:         "cleanup",
-	Usage:        "remove what a runtime killed with SIGKILL left behind: layers, cgroups, addresses, port rules, the bridge, half-imported images",
+	Usage:        "remove what a runtime killed with SIGKILL left behind: layers, cgroups, addresses, port rules, the bridge, half-imported images, and the layers a reboot left without a record",
 	OnUsageError: usageError,
 	Action: func(ctx *cli.Context) error {
 		if os.Geteuid() != 0 {
@@ -199,7 +199,14 @@ var cleanupCommand = &cli.Command{
 			if err != nil {
 				return err
 			}
-			return errors.Join(reclaimImports(), settle(live))
+			err = errors.Join(reclaimImports(), settle(live))
+			for _, rec := range live {
+				if rec.Damaged { // readRecord says what to do
+					_, damaged := readRecord(rec.ID)
+					err = errors.Join(err, damaged)
+				}
+			}
+			return err
 		})
 	},
 }

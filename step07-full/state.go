@@ -70,6 +70,8 @@ type record struct {
 	Remove   bool            `json:"remove,omitempty"` // --rm: torn down when it ends, not kept
 	Init     process         `json:"init"`             // the container's PID 1, once started
 	Exit     *exit           `json:"exit,omitempty"`   // how it ended; kept until rm
+	// Damaged: the record could not be read (reclaim); never saved.
+	Damaged bool `json:"-"`
 }
 
 // process names one process for as long as the machine is up.
@@ -163,7 +165,12 @@ func teardown(rec *record) error {
 
 // reclaim ends the records whose owner is gone (reclaimContainer), and
 // returns the others: those that run, and those that ended and are kept
-// until rm. The caller holds the lock.
+// until rm. A damaged record (readRecord) is returned as one that holds
+// nothing known, so that it keeps the state directory, and the others are
+// reclaimed all the same: one bad file must not stop every run. (What it
+// held, its address and rules, is not known, and may be given away.)
+// Then the layers a reboot left without a record (reclaimOrphanLayers).
+// The caller holds the lock.
 func reclaim() (live []*record, err error) {
 	entries, err := os.ReadDir(containersDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -172,7 +179,8 @@ func reclaim() (live []*record, err error) {
 	for _, e := range entries {
 		rec, err := readRecord(e.Name())
 		if err != nil {
-			return nil, err
+			live = append(live, &record{ID: e.Name(), Damaged: true})
+			continue
 		}
 		if rec.Exit != nil || rec.Owner.alive() {
 			live = append(live, rec)
@@ -186,7 +194,37 @@ func reclaim() (live []*record, err error) {
 			live = append(live, rec)
 		}
 	}
+	if err := reclaimOrphanLayers(entries); err != nil {
+		return nil, err
+	}
 	return live, nil
+}
+
+// reclaimOrphanLayers removes the container layers (and logs) of
+// /var/lib/tinyrun that no record names: records live in /run, a tmpfs, and
+// a reboot takes them and leaves the layers on disk, with nothing that
+// would ever remove them. records are the entries of the records'
+// directory; a record is always written before its layer is made
+// (reserve), so under the lock a layer without one is an orphan.
+func reclaimOrphanLayers(records []fs.DirEntry) error {
+	layers, err := os.ReadDir(containerLayerDir)
+	if err != nil {
+		return nil // no store: nothing to reclaim
+	}
+	named := map[string]bool{}
+	for _, e := range records {
+		named[e.Name()] = true
+	}
+	for _, e := range layers {
+		if named[e.Name()] || !containerIDPattern.MatchString(e.Name()) {
+			continue
+		}
+		orphan := &containerLayer{Dir: filepath.Join(containerLayerDir, e.Name()), Mounted: true}
+		if err := orphan.remove(); err != nil {
+			return fmt.Errorf("reclaim the layer of a container with no record: %w", err)
+		}
+	}
+	return nil
 }
 
 // readRecord reads the record of container id. A directory without one is a
