@@ -623,15 +623,30 @@ func removeCgroupDir(dir string) error {
 
 // killAll sends SIGKILL to every process in the cgroup dir: through
 // cgroup.kill where the kernel has it (v2, Linux 5.14), else one by one.
+// One by one, a PID read from cgroup.procs may belong to another process
+// by the time it is signalled, if its process exited and the PID was
+// given again: so each is opened as a pidfd first (man 2 pidfd_open), and
+// signalled through it only if, with the pidfd held, the PID is still in
+// the cgroup: then the pidfd's process is the one in the cgroup.
 func killAll(dir string) {
 	if writeCgroupFile(filepath.Join(dir, "cgroup.kill"), "1") == nil {
 		return
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	procs := filepath.Join(dir, "cgroup.procs")
+	data, _ := os.ReadFile(procs)
 	for _, field := range strings.Fields(string(data)) {
-		if pid, err := strconv.Atoi(field); err == nil {
-			_ = unix.Kill(pid, unix.SIGKILL) // it may have exited already
+		pid, err := strconv.Atoi(field)
+		if err != nil {
+			continue
 		}
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue // it has exited already
+		}
+		if inCgroup(procs, pid) {
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		}
+		unix.Close(fd)
 	}
 }
 

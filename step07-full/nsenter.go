@@ -44,14 +44,17 @@ package main
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 // joined is 1 in the process that runs inside the container.
 int joined;
 
-// inside is the process inside the container, once forked; 0 once reaped.
-static volatile pid_t inside;
+// inside is a pidfd of the process inside the container, once forked, -1
+// before: a signal through it never reaches a process that took its PID
+// after it was reaped (man 2 pidfd_open).
+static volatile int inside = -1;
 
 static void fail(const char *what) {
 	fprintf(stderr, "tinyrun: exec: %s: %s\n", what, strerror(errno));
@@ -62,9 +65,9 @@ static void fail(const char *what) {
 // a terminal sends its whole foreground process group, which reach the
 // process inside already.
 static void relay(int sig, siginfo_t *info, void *context) {
-	int saved = errno; // kill() may change it under the interrupted waitpid()
-	if (inside > 0 && info->si_code == SI_USER)
-		kill(inside, sig);
+	int saved = errno; // the call may change it under the interrupted waitpid()
+	if (inside >= 0 && info->si_code == SI_USER)
+		syscall(SYS_pidfd_send_signal, inside, sig, NULL, 0);
 	errno = saved;
 }
 
@@ -90,21 +93,23 @@ __attribute__((constructor)) static void joinContainer(void) {
 	int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++)
 		sigaction(relayed[i], &action, NULL);
-	inside = fork();
-	if (inside < 0)
+	pid_t child = fork();
+	if (child < 0)
 		fail("fork");
-	if (inside == 0) {
+	if (child == 0) {
 		// Go's runtime installs its own handlers; none of these is left.
 		// fd 3 stays open, for the request.
 		joined = 1;
 		return;
 	}
 	close(3);
+	inside = syscall(SYS_pidfd_open, child, 0);
+	if (inside < 0)
+		fail("pidfd_open");
 	int status;
-	while (waitpid(inside, &status, 0) < 0)
+	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			fail("wait");
-	inside = 0;
 	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 }
 */

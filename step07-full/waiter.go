@@ -14,20 +14,23 @@ package main
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-// container is the process the monitor waits for; 0 once it is reaped, so
-// that no signal goes to a PID that another process may have taken.
-static volatile pid_t container;
+// container is a pidfd of the process the monitor waits for (man 2
+// pidfd_open), -1 until it is open. Through it, a signal reaches that
+// process or, once it is reaped, nothing: never one that has taken its PID
+// since. (By PID, kill() between waitpid() and forgetting the PID could.)
+static volatile int container = -1;
 
 // passOn relays to the container the signals sent to the monitor (si_code
 // SI_USER), as a foreground run relays them (pid.go). It saves errno, which
-// kill() may change under the interrupted waitpid().
+// the call may change under the interrupted waitpid().
 static void passOn(int sig, siginfo_t *info, void *context) {
 	int saved = errno;
-	if (container > 0 && info->si_code == SI_USER)
-		kill(container, sig);
+	if (container >= 0 && info->si_code == SI_USER)
+		syscall(SYS_pidfd_send_signal, container, sig, NULL, 0);
 	errno = saved;
 }
 
@@ -35,19 +38,22 @@ __attribute__((constructor)) static void waitForContainer(int argc, char **argv,
 	const char *pid = getenv("TINYRUN_WAIT");
 	if (pid == NULL)
 		return;
-	container = atoi(pid);
+	pid_t child = atoi(pid);
+	// Still a child, not reaped: the pidfd is of the container itself.
+	container = syscall(SYS_pidfd_open, child, 0);
+	if (container < 0)
+		fprintf(stderr, "tinyrun: pidfd_open %d: %s: the monitor cannot relay signals\n", child, strerror(errno));
 	struct sigaction action = {.sa_sigaction = passOn, .sa_flags = SA_SIGINFO | SA_RESTART};
 	int relayed[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++)
 		sigaction(relayed[i], &action, NULL);
 	int status;
-	while (waitpid(container, &status, 0) < 0) {
+	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) {
 			status = -1; // not a child: "monitor" reports it
 			break;
 		}
 	}
-	container = 0;
 	char text[16];
 	snprintf(text, sizeof text, "%d", status);
 	setenv("TINYRUN_WAIT_STATUS", text, 1);
