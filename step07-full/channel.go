@@ -110,6 +110,21 @@ func (c *channel) receive(want string) (message, error) {
 	return m, nil
 }
 
+// checkPeer fails if the other end has closed the channel: its process
+// has exited (the kernel closes a dead process's descriptors). poll(2)
+// says so at once, with POLLRDHUP (man 2 poll).
+func (c *channel) checkPeer() error {
+	fds := []unix.PollFd{{Fd: int32(c.file.Fd()), Events: unix.POLLRDHUP}}
+	n, err := unix.Poll(fds, 0)
+	if err != nil {
+		return fmt.Errorf("poll the channel: %w", err)
+	}
+	if n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0 {
+		return errors.New("the runtime has exited: not starting the command")
+	}
+	return nil
+}
+
 // commandStarted waits until init's command runs, and returns "" then, or
 // else the reason it could not start, which init sent.
 func commandStarted(c *channel) string {

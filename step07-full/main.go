@@ -588,7 +588,15 @@ func initContainer(ch *channel) error {
 	if err := enterWorkdir(spec.Process.Cwd); err != nil {
 		return err
 	}
-	return execCommand(spec.Process.Args, spec.Process.Env, func() error { return confine(spec.Process, spec.Linux.Seccomp) })
+	return execCommand(spec.Process.Args, spec.Process.Env, func() error {
+		if err := confine(spec.Process, spec.Linux.Seccomp); err != nil {
+			return err
+		}
+		// confine's change of user cleared the parent-death signal for a
+		// moment (security.go): a runtime that died then sent nothing, and
+		// this process must not run the command without it.
+		return ch.checkPeer()
+	})
 }
 
 // containerPath is the PATH a container starts with, Docker's default.
