@@ -47,6 +47,9 @@ var commitCommand = &cli.Command{
 		if os.Geteuid() != 0 {
 			return errors.New("committing needs root (it keeps files' owners): run it with sudo")
 		}
+		if err := rec.mayAct("commit"); err != nil {
+			return err
+		}
 		if rec.Layer == nil {
 			return fmt.Errorf("container %s has no layer to commit", rec.Name)
 		}

@@ -3,17 +3,15 @@
 // In the steps before this one a container lived as long as the run that
 // started it, and its record (state.go) was gone with it. Here a container
 // outlives its command: once it ends, its record stays, with how it ended,
-// beside its layer and its log, until rm. A record is in one of three
-// states, read from it and from the processes it names, never stored:
+// beside its layer and its log, until rm. Its status, creating, running or
+// stopped, is read from the record and from the processes it names, never
+// stored (status.go, which also says what each command may do in each):
 //
-//	created   its owner (run, or run -d's monitor) is setting it up
-//	running   its PID 1 runs (rec.Init), and its owner waits for it
-//	exited    rec.Exit says how it ended; or its owner is gone, killed
-//	          with SIGKILL, and took the container with it (pid.go)
+//	run  --> creating --> running --> stopped --> rm
+//	            |  (start failed)        ^  (stop, kill, or the command ends)
+//	            +------------------------+
 //
-//	run  --> created --> running --> exited --> rm
-//	          |  (start failed)        ^  (stop, kill, or the command ends)
-//	          +------------------------+
+// ps shows Docker's words for them: created, running, exited.
 //
 // Who writes a record: its owner, while it lives; anybody holding the lock
 // (reclaim, rm) once the owner is gone. So the owner saves rec.Init without
@@ -262,25 +260,13 @@ func reclaimContainer(rec *record) (kept bool, err error) {
 	return !rec.Remove, nil
 }
 
-// state is what ps shows of a record: created, running or exited.
-func (rec *record) state() string {
-	switch {
-	case rec.Exit != nil || !rec.Owner.alive():
-		return "exited"
-	case rec.Init.PID != 0:
-		return "running"
-	default:
-		return "created"
-	}
-}
-
 // exitCode is how the container ended, as ps shows it: the recorded code, or
 // 137 when its owner died with it unrecorded.
 func (rec *record) exitCode() int {
 	if rec.Exit != nil {
 		return rec.Exit.Code
 	}
-	if rec.state() == "exited" {
+	if rec.status() == statusStopped {
 		return 128 + int(unix.SIGKILL)
 	}
 	return 0
@@ -507,7 +493,7 @@ func printLog(out io.Writer, rec *record, follow bool) error {
 			return nil
 		}
 		now, err := readRecord(rec.ID)
-		if err != nil || now.state() == "exited" {
+		if err != nil || now.status() == statusStopped {
 			_, err := io.Copy(out, f) // what came between the copy and the check
 			return err
 		}
@@ -543,8 +529,8 @@ var killCommand = &cli.Command{
 			return err
 		}
 		return forEachContainer(ctx, func(rec *record) error {
-			if rec.state() != "running" {
-				return fmt.Errorf("container %s is not running", rec.Name)
+			if err := rec.mayAct("kill"); err != nil {
+				return err
 			}
 			return signalInit(rec, sig)
 		})
@@ -610,8 +596,11 @@ func parseSignal(s string) (unix.Signal, error) {
 // has recorded the end. PID 1 gets SIGTERM only if it handles it (pid.go):
 // a plain sleep waits for the SIGKILL, as in Docker.
 func stopContainer(rec *record, timeout time.Duration) error {
-	if rec.state() != "running" {
-		return nil // stopped already: nothing to do, as in Docker
+	if err := rec.mayAct("stop"); err != nil {
+		return err
+	}
+	if rec.status() == statusStopped {
+		return waitForOwner(rec) // nothing to do, as in Docker, once it is recorded
 	}
 	pid1, err := openProcess(rec.Init)
 	if err != nil {
@@ -634,10 +623,12 @@ func stopContainer(rec *record, timeout time.Duration) error {
 // record the end. The checks and the teardown happen under the lock,
 // reading the record again, since the owner may have changed it since.
 func removeContainer(rec *record, force bool) error {
-	if rec.state() != "exited" {
-		if !force {
-			return fmt.Errorf("container %s is %s: stop it first, or use rm -f", rec.Name, rec.state())
+	if !force {
+		if err := rec.mayAct("rm"); err != nil {
+			return err
 		}
+	}
+	if rec.status() != statusStopped {
 		// A container being created has no PID 1 to kill yet: its owner
 		// is killed instead, whose death takes the container with it
 		// (pid.go), and reclaim, below, does the rest.
@@ -652,16 +643,17 @@ func removeContainer(rec *record, force bool) error {
 				return fmt.Errorf("kill container %s: %w", rec.Name, err)
 			}
 		}
-		if err := waitForOwner(rec); err != nil {
-			return err
-		}
+	}
+	// Stopped, it may not be released yet: its owner is recording its end.
+	if err := waitForOwner(rec); err != nil {
+		return err
 	}
 	return withLock(func() error {
 		now, err := readRecord(rec.ID)
 		if err != nil {
 			return err
 		}
-		if now.Exit == nil && now.Owner.alive() {
+		if !now.released() && now.Owner.alive() {
 			return fmt.Errorf("container %s is still running: try rm -f again", rec.Name)
 		}
 		live, err := reclaim() // reclaims rec too, if its owner died unrecorded

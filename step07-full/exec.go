@@ -136,8 +136,8 @@ var joinedCommand = &cli.Command{
 func execInContainer(rec *record, o containerOptions, s security, command []string) error {
 	signals := catchSignals()
 	defer signal.Stop(signals)
-	if rec.state() != "running" {
-		return fmt.Errorf("container %s is not running: exec needs a running one (start one with run)", rec.Name)
+	if err := rec.mayAct("exec"); err != nil {
+		return err
 	}
 	pidfd, err := openProcess(rec.Init)
 	if err != nil {

@@ -269,7 +269,7 @@ func listNetworks() error {
 	running := map[string]int{}
 	for _, rec := range records {
 		switch {
-		case rec.state() != "running":
+		case rec.status() != statusRunning:
 		case rec.Network == nil:
 			running["none"]++
 		default:

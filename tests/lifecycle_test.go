@@ -1,9 +1,11 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -46,12 +48,22 @@ func checkDamagedRecordDoesNotStopRuns(t *testing.T, s step) {
 // (a tmpfs, emptied by the reboot). cleanup must remove it, as it removes
 // what a killed runtime left; without it, nothing ever would.
 func checkLayerWithoutRecordIsReclaimed(t *testing.T, s step) {
-	id := s.detached(t, []string{"--network", "none"}, "true")
-	// The container's layer is made; remove its record as a reboot would,
-	// after the container has exited (its record says so).
-	waitUntil(10*time.Second, func() bool {
-		return strings.Contains(s.run(t, "ps", "-a", "--format", "{{.ID}} {{.Status}}").stdout, id[:12]+" Exited")
-	})
+	// A foreground run without --rm returns once the end is recorded, and
+	// keeps the record, exited, and its layer.
+	name := fmt.Sprintf("orphan-%d", os.Getpid())
+	if r := s.run(t, "run", "--name", name, "--network", "none", testImage, "true"); r.status != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	var id string
+	for _, line := range strings.Split(s.run(t, "ps", "-a", "--format", "{{.ID}} {{.Name}}").stdout, "\n") {
+		if fields := strings.Fields(line); len(fields) == 2 && fields[1] == name {
+			id = fields[0]
+		}
+	}
+	if id == "" {
+		t.Fatalf("ps -a does not list the container %s", name)
+	}
+	// Its record goes, as a reboot takes /run's; its layer stays.
 	layer := filepath.Join("/var/lib/tinyrun/containers", id)
 	if _, err := os.Stat(filepath.Join(layer, "upper")); err != nil {
 		t.Fatalf("the exited container's layer: %v", err)
@@ -64,5 +76,42 @@ func checkLayerWithoutRecordIsReclaimed(t *testing.T, s step) {
 	}
 	if _, err := os.Stat(layer); err == nil {
 		t.Errorf("cleanup left %s, a layer no record names (as after a reboot): remove the layers of /var/lib/tinyrun/containers that no record in /run/tinyrun names, under the lock", layer)
+	}
+}
+
+// checkLifecycleRefusesInTheWrongState runs each command that acts on a
+// container in a state where it may not, and wants one line and status
+// 125; and rm right after the container's PID 1 is gone, which must not
+// see it running (its status comes from PID 1, not from whether its
+// monitor has recorded the end yet).
+func checkLifecycleRefusesInTheWrongState(t *testing.T, s step) {
+	marker := markedSleep()
+	id := s.detached(t, []string{"--network", "none"}, "sleep", marker)
+	if r := s.run(t, "rm", id); r.status != 125 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "stop it first") {
+		t.Errorf("rm of a running container: want status 125 and one line saying to stop it first, got %v", r)
+	}
+	if r := s.run(t, "stop", "-t", "0", id); r.status != 0 {
+		t.Fatalf("stop -t 0: %v", r)
+	}
+	for _, args := range [][]string{{"exec", id, "true"}, {"kill", id}} {
+		if r := s.run(t, args...); r.status != 125 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "not running") {
+			t.Errorf("%s of a stopped container: want status 125 and one line saying it is not running, got %v", args[0], r)
+		}
+	}
+	if r := s.run(t, "stop", id); r.status != 0 {
+		t.Errorf("stop of a stopped container: want status 0 (nothing to do, as in Docker), got %v", r)
+	}
+	// rm as soon as PID 1 is gone, before its monitor may have recorded it.
+	for i := 0; i < 10; i++ {
+		marker := markedSleep()
+		id := s.detached(t, []string{"--network", "none"}, "sleep", marker)
+		pid := findMarked(t, marker)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(5*time.Second, func() bool { return processGone(pid) })
+		if r := s.run(t, "rm", id); r.status != 0 {
+			t.Fatalf("rm right after the container's PID 1 was killed (try %d): want it removed once its monitor has recorded the end, got %v", i+1, r)
+		}
 	}
 }

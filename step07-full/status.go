@@ -1,0 +1,100 @@
+// The lifecycle: where a container is in its life, and what may be done to
+// it there, in one place.
+//
+// A container's status is one of the runtime spec's states (runtime.md,
+// "State"), read from its record and from the processes the record names,
+// never stored, so that it cannot go stale:
+//
+//	creating   its owner (run, or run -d's monitor) is making it: no command yet
+//	running    its command runs: rec.Init, by PID and start time, is alive
+//	stopped    its command has ended (or never started); rec.Exit says how,
+//	           once its owner, or a reclaim, has released what it held
+//
+// The spec has a fourth, "created": made, its command not yet started,
+// between runc's create and start. tinyrun's run does both at once, so no
+// container waits there.
+//
+// The status comes from the container's own first process, not from who
+// owns the record: a container whose owner was killed is stopped because
+// its PID 1 died with it (pid.go), and one whose PID 1 has ended is stopped
+// even while its owner is still recording how.
+//
+// Every command that acts on a container asks lifecycle whether it may
+// (mayAct), and refuses in one line when it may not.
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// status is a container's state, in the runtime spec's words.
+type status string
+
+const (
+	statusCreating status = "creating"
+	statusRunning  status = "running"
+	statusStopped  status = "stopped"
+)
+
+// status reads rec's state.
+func (rec *record) status() status {
+	switch {
+	case rec.Exit != nil:
+		return statusStopped
+	case rec.Init.PID != 0 && rec.Init.alive():
+		return statusRunning
+	case rec.Init.PID != 0:
+		return statusStopped // ended; not yet recorded, or its owner was killed
+	case rec.Owner.alive():
+		return statusCreating
+	}
+	return statusStopped // its owner died while making it
+}
+
+// released reports whether what rec held while it ran is given back: its
+// end is recorded, by its owner or by reclaim. A stopped container that is
+// not released yet has an owner still at work, or a dead one that the next
+// reclaim stands in for.
+func (rec *record) released() bool { return rec.Exit != nil }
+
+// state is the word ps shows for rec's status: Docker's.
+func (rec *record) state() string {
+	switch rec.status() {
+	case statusRunning:
+		return "running"
+	case statusCreating:
+		return "created"
+	}
+	return "exited"
+}
+
+// lifecycle is, for each command that acts on a container, the states it
+// may act in, and what it says in the others ({state} is ps's word).
+var lifecycle = map[string]struct {
+	in      []status
+	refusal string
+}{
+	"exec": {[]status{statusRunning}, "is not running: exec needs a running one (start one with run)"},
+	"kill": {[]status{statusRunning}, "is not running"},
+	// stop of a stopped container has nothing to do, as in Docker.
+	"stop": {[]status{statusRunning, statusStopped}, "is {state}: wait until it has started"},
+	// rm -f kills a creating or running one first (removeContainer).
+	"rm":     {[]status{statusStopped}, "is {state}: stop it first, or use rm -f"},
+	"rm -f":  {[]status{statusCreating, statusRunning, statusStopped}, ""},
+	"commit": {[]status{statusRunning, statusStopped}, "is {state}: wait until it has started"},
+}
+
+// mayAct returns nil if command may act on rec now, or the one line that
+// says why not.
+func (rec *record) mayAct(command string) error {
+	rule, known := lifecycle[command]
+	if !known {
+		return fmt.Errorf("lifecycle: no rule for %q", command)
+	}
+	if slices.Contains(rule.in, rec.status()) {
+		return nil
+	}
+	return fmt.Errorf("container %s %s", rec.Name, strings.ReplaceAll(rule.refusal, "{state}", rec.state()))
+}
