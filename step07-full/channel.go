@@ -9,6 +9,9 @@
 //	                                              run takes the overlay off the host
 //	run  -> init   {"type":"go"}                  its network is connected and
 //	                                              it is in its cgroup: set up, exec
+//	init -> run    {"type":"created"}             set up, confined, the command
+//	                                              found: init waits for start
+//	                                              on its FIFO (start.go)
 //	init -> run    {"type":"error","error":"..."} it could not; it exits
 //	               end of file                    the command runs: fd 3 is
 //	                                              close-on-exec, execve closed it
@@ -35,10 +38,11 @@ import (
 
 // The types of the channel's messages.
 const (
-	messageSpec  = "spec"
-	messageReady = "ready"
-	messageGo    = "go"
-	messageError = "error"
+	messageSpec    = "spec"
+	messageReady   = "ready"
+	messageGo      = "go"
+	messageCreated = "created"
+	messageError   = "error"
 )
 
 // message is one message on the channel.

@@ -46,6 +46,7 @@ import (
 type containerOptions struct {
 	name                    string
 	detach, monitor, remove bool
+	createOnly              bool // create, and run -d's monitor for it: stop at created
 	interactive, tty        bool
 	env                     []string // K=V
 	workdir                 string
@@ -62,6 +63,8 @@ var (
 	// monitorFlag is how run -d starts its monitor: the same run, told the
 	// container's ID and that it is the monitor (monitor.go).
 	monitorFlag = &cli.StringFlag{Name: "monitor", Hidden: true}
+	// createOnlyFlag tells create's monitor to stop at created (start.go).
+	createOnlyFlag = &cli.BoolFlag{Name: "create-only", Hidden: true}
 )
 
 // namePattern is Docker's rule for container names.

@@ -75,68 +75,79 @@ var runCommand = &cli.Command{
 	ArgsUsage: "IMAGE CMD [ARG...]   e.g. run --hostname box busybox hostname",
 	Flags: []cli.Flag{detachFlag, interactiveFlag, ttyFlag, removeFlag, nameFlag, envFlag, workdirFlag, monitorFlag,
 		hostnameFlag, volumeFlag, networkFlag, subnetFlag, publishFlag, memoryFlag, cpusFlag, pidsLimitFlag, cpusetFlag,
-		userFlag, capAddFlag, capDropFlag, privilegedFlag, securityOptFlag, dryRunFlag},
+		userFlag, capAddFlag, capDropFlag, privilegedFlag, securityOptFlag, dryRunFlag, createOnlyFlag},
 	OnUsageError: usageError,
-	Action: func(ctx *cli.Context) error {
-		id := ctx.String("monitor") // a monitor runs the container run -d named
-		if id != "" && !containerIDPattern.MatchString(id) {
-			return fmt.Errorf("--monitor %q: not a container ID (run -d starts the monitor; do not call it yourself)", id)
-		}
-		if id != "" && ctx.NArg() == 0 {
-			// The monitor: run's arguments are on stdin (monitor.go).
-			args, err := readMonitorArgs()
-			if err != nil {
-				return err
-			}
-			return ctx.App.Run(append([]string{programName, "run", "--monitor", id}, args...))
-		}
-		if ctx.NArg() < 2 {
-			return fmt.Errorf("want an image and a command: try '%s run busybox sh'", programName)
-		}
-		if id == "" {
-			id = newContainerID()
-		}
-		options, err := parseContainerOptions(ctx, id)
-		if err != nil {
-			return err
-		}
-		hostname := ctx.String("hostname")
-		if hostname == "" {
-			hostname = id
-		}
-		if err := validateHostname(hostname); err != nil {
-			return err
-		}
-		volumes, err := parseVolumes(ctx.StringSlice("volume"))
-		if err != nil {
-			return err
-		}
-		network, err := parseNetworkOptions(ctx)
-		if err != nil {
-			return err
-		}
-		limits, err := parseLimits(ctx)
-		if err != nil {
-			return err
-		}
-		security, err := parseSecurity(ctx)
-		if err != nil {
-			return err
-		}
-		if os.Geteuid() != 0 {
-			return fmt.Errorf("creating namespaces needs root: run it with sudo")
-		}
-		c := containerConfig{id: id, hostname: hostname, image: ctx.Args().First(), volumes: volumes,
-			network: network, limits: limits, command: ctx.Args().Tail(), containerOptions: options, security: security}
-		if ctx.Bool("dry-run") {
-			return printSpec(c)
-		}
-		if c.detach && !c.monitor {
-			return startMonitor(c)
-		}
-		return run(c)
-	},
+	Action:       func(ctx *cli.Context) error { return runAction(ctx, false) },
 }
+
+// runAction is run's, and create's with create set: the container is made,
+// and its command waits for start (start.go).
+func runAction(ctx *cli.Context, create bool) error {
+	id := ctx.String("monitor") // a monitor runs the container run -d named
+	if id != "" && !containerIDPattern.MatchString(id) {
+		return fmt.Errorf("--monitor %q: not a container ID (run -d starts the monitor; do not call it yourself)", id)
+	}
+	if id != "" && ctx.NArg() == 0 {
+		// The monitor: run's arguments are on stdin (monitor.go).
+		args, err := readMonitorArgs()
+		if err != nil {
+			return err
+		}
+		return ctx.App.Run(append([]string{programName, "run", "--monitor", id}, args...))
+	}
+	if ctx.NArg() < 2 {
+		return fmt.Errorf("want an image and a command: try '%s %s busybox sh'", programName, ctx.Command.Name)
+	}
+	if id == "" {
+		id = newContainerID()
+	}
+	options, err := parseContainerOptions(ctx, id)
+	if err != nil {
+		return err
+	}
+	if create || ctx.Bool("create-only") {
+		if options.tty {
+			return errors.New("-t with create: nobody would be at its terminal (tinyrun has no attach); leave out -t")
+		}
+		options.detach, options.createOnly = true, true
+	}
+	hostname := ctx.String("hostname")
+	if hostname == "" {
+		hostname = id
+	}
+	if err := validateHostname(hostname); err != nil {
+		return err
+	}
+	volumes, err := parseVolumes(ctx.StringSlice("volume"))
+	if err != nil {
+		return err
+	}
+	network, err := parseNetworkOptions(ctx)
+	if err != nil {
+		return err
+	}
+	limits, err := parseLimits(ctx)
+	if err != nil {
+		return err
+	}
+	security, err := parseSecurity(ctx)
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("creating namespaces needs root: run it with sudo")
+	}
+	c := containerConfig{id: id, hostname: hostname, image: ctx.Args().First(), volumes: volumes,
+		network: network, limits: limits, command: ctx.Args().Tail(), containerOptions: options, security: security}
+	if ctx.Bool("dry-run") {
+		return printSpec(c)
+	}
+	if c.detach && !c.monitor {
+		return startMonitor(c)
+	}
+	return run(c)
+}
+
 var importCommand = &cli.Command{
 	Name:         "import",
 	Usage:        "make an image from a root filesystem tarball (docker export, a distribution's minirootfs)",
@@ -234,7 +245,7 @@ func main() {
 	app := &cli.App{
 		Name:  programName,
 		Usage: "run containers of images, and look after them: a small runtime to read and compare with Docker's",
-		Commands: []*cli.Command{runCommand, psCommand, logsCommand, execIntoCommand, stopCommand, killCommand, rmCommand,
+		Commands: []*cli.Command{runCommand, createCommand, startCommand, psCommand, logsCommand, execIntoCommand, stopCommand, killCommand, rmCommand,
 			commitCommand, importCommand, imagesCommand, rmiCommand, networkCommand, cleanupCommand, initCommand, joinedCommand, monitorCommand},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,
@@ -335,14 +346,31 @@ func run(c containerConfig) (err error) {
 	if err := ch.send(message{Type: messageGo}); err != nil {
 		return killAndWait(cmd, err)
 	}
-	failed := commandStarted(ch)
+	// init sets the container up, and says "created" just before its
+	// execve, where it waits for start (start.go); or why it could not.
+	_, notCreated := ch.receive(messageCreated)
 	// Only now may exec, stop and kill find it: before, its mount
 	// namespace was still rooted in the host's / (container.go).
 	if err := rec.started(pid1); err != nil {
 		return killAndWait(cmd, err)
 	}
+	failed := ""
+	switch {
+	case notCreated != nil:
+		failed = notCreated.Error() // init exits, with 126 or 127 for a command it could not find
+	case c.createOnly:
+		stdio.started("") // create returns; start runs the command
+		failed = commandStarted(ch)
+	default:
+		if err := startInit(rec); err != nil { // start.go
+			return killAndWait(cmd, err)
+		}
+		failed = commandStarted(ch)
+	}
 	stopAfter("started")
-	stdio.started(failed) // run -d returns; a terminal starts relaying
+	if !c.createOnly || notCreated != nil {
+		stdio.started(failed) // run -d returns; a terminal starts relaying
+	}
 	if c.monitor {
 		// A monitor waits as a small C program, which release runs after
 		// (monitor.go, waiter.go): with cgo, this returns only if it could
@@ -471,12 +499,18 @@ func startContainer(spec *specs.Spec, rec *record, stdio *containerStdio) (cmd *
 		return nil, nil, err
 	}
 	defer child.Close()
+	fifo, err := makeExecFifo(rec) // start.go
+	if err != nil {
+		ch.close()
+		return nil, nil, err
+	}
+	defer fifo.Close()
 	// The child executes the read-only binary, its fd 4 (readOnlyBinary).
 	cmd = exec.Command("/proc/self/fd/4", "init")
 	cmd.Args[0] = programName // what ps shows for the container process until it execs
 	cmd.Env = []string{}      // none of the runtime's: the spec says the command's
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
-	cmd.ExtraFiles = []*os.File{child, binary} // the child's fds 3 and 4
+	cmd.ExtraFiles = []*os.File{child, binary, fifo} // the child's fds 3, 4 and 5
 	// clone(2) creates the new namespaces and the child in one call; only the
 	// frozen syscall package's SysProcAttr can pass these flags to os/exec.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -595,7 +629,13 @@ func initContainer(ch *channel) error {
 		// confine's change of user cleared the parent-death signal for a
 		// moment (security.go): a runtime that died then sent nothing, and
 		// this process must not run the command without it.
-		return ch.checkPeer()
+		if err := ch.checkPeer(); err != nil {
+			return err
+		}
+		if err := ch.send(message{Type: messageCreated}); err != nil {
+			return err
+		}
+		return waitForStart() // start.go
 	})
 }
 

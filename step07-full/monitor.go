@@ -81,13 +81,17 @@ func startMonitor(c containerConfig) error {
 	defer report.Close()
 	// The same run, told that it is the monitor of container c.id; its
 	// arguments follow on stdin (readMonitorArgs).
-	args, err := json.Marshal(os.Args[2:])
+	args := os.Args[2:]
+	if c.createOnly {
+		args = append([]string{"--create-only"}, args...) // create's: stop at created
+	}
+	encoded, err := json.Marshal(args)
 	if err != nil {
 		return fmt.Errorf("encode the monitor's arguments: %w", err)
 	}
 	monitor := exec.Command("/proc/self/exe", "run", "--monitor", c.id)
 	monitor.Args[0] = programName // what ps shows
-	monitor.Stdin = bytes.NewReader(args)
+	monitor.Stdin = bytes.NewReader(encoded)
 	monitor.Stderr = reportWriter // stdout: /dev/null (os/exec)
 	// Not the user's working directory, which the monitor would keep busy
 	// (no umount) for the container's life: -v paths are absolute.

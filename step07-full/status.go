@@ -6,13 +6,13 @@
 // never stored, so that it cannot go stale:
 //
 //	creating   its owner (run, or run -d's monitor) is making it: no command yet
+//	created    made: its PID 1 waits for start, just before its execve
+//	           (start.go), its FIFO still there
 //	running    its command runs: rec.Init, by PID and start time, is alive
 //	stopped    its command has ended (or never started); rec.Exit says how,
 //	           once its owner, or a reclaim, has released what it held
 //
-// The spec has a fourth, "created": made, its command not yet started,
-// between runc's create and start. tinyrun's run does both at once, so no
-// container waits there.
+// run goes through created at once; create stops there, until start.
 //
 // The status comes from the container's own first process, not from who
 // owns the record: a container whose owner was killed is stopped because
@@ -34,6 +34,7 @@ type status string
 
 const (
 	statusCreating status = "creating"
+	statusCreated  status = "created"
 	statusRunning  status = "running"
 	statusStopped  status = "stopped"
 )
@@ -43,6 +44,8 @@ func (rec *record) status() status {
 	switch {
 	case rec.Exit != nil:
 		return statusStopped
+	case rec.Init.PID != 0 && rec.Init.alive() && rec.created():
+		return statusCreated
 	case rec.Init.PID != 0 && rec.Init.alive():
 		return statusRunning
 	case rec.Init.PID != 0:
@@ -64,7 +67,7 @@ func (rec *record) state() string {
 	switch rec.status() {
 	case statusRunning:
 		return "running"
-	case statusCreating:
+	case statusCreating, statusCreated:
 		return "created"
 	}
 	return "exited"
@@ -76,14 +79,15 @@ var lifecycle = map[string]struct {
 	in      []status
 	refusal string
 }{
-	"exec": {[]status{statusRunning}, "is not running: exec needs a running one (start one with run)"},
-	"kill": {[]status{statusRunning}, "is not running"},
+	"start": {[]status{statusCreated}, "is {state}: start runs a created one's command (make one with create)"},
+	"exec":  {[]status{statusRunning}, "is not running: exec needs a running one (start one with run)"},
+	"kill":  {[]status{statusCreated, statusRunning}, "is not running"},
 	// stop of a stopped container has nothing to do, as in Docker.
-	"stop": {[]status{statusRunning, statusStopped}, "is {state}: wait until it has started"},
+	"stop": {[]status{statusCreated, statusRunning, statusStopped}, "is {state}: wait until it has started"},
 	// rm -f kills a creating or running one first (removeContainer).
 	"rm":     {[]status{statusStopped}, "is {state}: stop it first, or use rm -f"},
-	"rm -f":  {[]status{statusCreating, statusRunning, statusStopped}, ""},
-	"commit": {[]status{statusRunning, statusStopped}, "is {state}: wait until it has started"},
+	"rm -f":  {[]status{statusCreating, statusCreated, statusRunning, statusStopped}, ""},
+	"commit": {[]status{statusCreated, statusRunning, statusStopped}, "is {state}: wait until it has started"},
 }
 
 // mayAct returns nil if command may act on rec now, or the one line that

@@ -115,3 +115,41 @@ func checkLifecycleRefusesInTheWrongState(t *testing.T, s step) {
 		}
 	}
 }
+
+// checkCreateWaitsForStart makes a container with create, whose command
+// would write a file into a volume: until start, the file must not be
+// there (its PID 1 waits just before execve), and the container is
+// "created"; start runs it, once.
+func checkCreateWaitsForStart(t *testing.T, s step) {
+	dir := t.TempDir()
+	marker := markedSleep()
+	r := s.run(t, "create", "--network", "none", "-v", dir+":/out", testImage, "sh", "-c", "echo started > /out/file; exec sleep "+marker)
+	if r.status != 0 || !containerIDPattern.MatchString(r.stdout) {
+		t.Fatalf("create: want exit status 0 and the container's ID, got %v", r)
+	}
+	id := trimLine(r.stdout)
+	t.Cleanup(func() { s.removeIfThere(t, id) })
+	file := filepath.Join(dir, "file")
+	time.Sleep(300 * time.Millisecond)
+	if _, err := os.Stat(file); err == nil {
+		t.Fatalf("create: the container's command ran before start (it wrote %s)", file)
+	}
+	if row := s.container(t, id); row.state != "created" {
+		t.Errorf("ps -a after create: want the container created, got %v", row)
+	}
+	if r := s.run(t, "exec", id, "true"); r.status != 125 || !oneLine(r.stderr) {
+		t.Errorf("exec into a created container: want status 125 and one line, got %v", r)
+	}
+	if r := s.run(t, "start", id); r.status != 0 {
+		t.Fatalf("start: %v", r)
+	}
+	if !waitUntil(5*time.Second, func() bool { _, err := os.Stat(file); return err == nil }) {
+		t.Fatalf("start: the container's command did not run within 5 s (no %s)", file)
+	}
+	if row := s.container(t, id); row.state != "running" {
+		t.Errorf("ps -a after start: want the container running, got %v", row)
+	}
+	if r := s.run(t, "start", id); r.status != 125 || !oneLine(r.stderr) || !strings.Contains(r.stderr, "running") {
+		t.Errorf("start of a running container: want status 125 and one line saying it is running, got %v", r)
+	}
+}
