@@ -135,9 +135,13 @@ func checkReusedNetworkNamespaceInheritsNothing(t *testing.T, s step) {
 			_ = exec.Command("ip", "netns", "del", name).Run()
 		}
 	}()
+	// The kernel frees a namespace's inode some time after its last
+	// reference goes (a work queue, after an RCU grace period): under
+	// emulation that can take seconds. Wait up to 30 s for it.
 	b := ""
-	for i := 0; i < 60 && b == ""; i++ {
-		time.Sleep(50 * time.Millisecond)
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; time.Now().Before(deadline) && b == ""; i++ {
+		time.Sleep(100 * time.Millisecond)
 		name := "tinyrun-reuse-" + strconv.Itoa(i)
 		if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 			t.Fatalf("ip netns add %s: %v: %s", name, err, out)
@@ -154,7 +158,7 @@ func checkReusedNetworkNamespaceInheritsNothing(t *testing.T, s step) {
 			_ = os.RemoveAll(dir)
 		}
 		s.cleanUpAfterKill(t)
-		t.Fatalf("the kernel gave none of 60 new network namespaces the inode %s of the one deleted: this check could not run; run it again", inode)
+		t.Fatalf("the kernel gave none of %d new network namespaces, made over 30 s, the inode %s of the one deleted: this check could not run; run it again", len(made), inode)
 	}
 	// B, whose host has forwarding off, runs a container to its end.
 	setForwarding(t, b, "0")
