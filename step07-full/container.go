@@ -269,7 +269,7 @@ func (rec *record) exitCode() int {
 	if rec.Exit != nil {
 		return rec.Exit.Code
 	}
-	if rec.status() == statusStopped {
+	if rec.status() == statusStopped && !rec.Owner.alive() {
 		return 128 + int(unix.SIGKILL)
 	}
 	return 0

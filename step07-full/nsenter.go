@@ -104,8 +104,10 @@ __attribute__((constructor)) static void joinContainer(void) {
 	}
 	close(3);
 	inside = syscall(SYS_pidfd_open, child, 0);
-	if (inside < 0)
+	if (inside < 0) {
+		kill(child, SIGKILL); // not left running with nobody waiting for it
 		fail("pidfd_open");
+	}
 	int status;
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)

@@ -585,8 +585,9 @@ func parseVolumes(specs []string) ([]volume, error) {
 		if !filepath.IsAbs(v.host) || !filepath.IsAbs(v.container) || v.container == "/" {
 			return nil, fmt.Errorf("-v %q: both paths must be absolute, and the container's not /", spec)
 		}
-		// The container's own /proc, /dev and /sys are mounted after the
-		// volumes (mount.go): a volume there would be hidden, or hide them.
+		// The container's own /proc, /dev and /sys are the spec's first
+		// mounts (spec.go), and masked and checked as the kernel's
+		// (security.go): a volume there would hide them.
 		for _, own := range []string{"/proc", "/dev", "/sys"} {
 			if v.container == own || strings.HasPrefix(v.container, own+"/") {
 				return nil, fmt.Errorf("-v %q: %s is the container's own: choose another container path", spec, own)

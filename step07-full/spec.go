@@ -411,8 +411,8 @@ func openInContainer(spec *specs.Spec, lower []string) func(path string) (*os.Fi
 			if m.Type != "bind" {
 				return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 			}
-			if rest == "" {
-				return os.Open(m.Source)
+			if rest == "" { // the bind mount is of the file itself
+				return openInLayer(filepath.Dir(m.Source), filepath.Base(m.Source))
 			}
 			return openInLayer(m.Source, strings.TrimPrefix(rest, "/"))
 		}
@@ -453,22 +453,24 @@ func openInLayer(layer, name string) (*os.File, error) {
 		return nil, err
 	}
 	defer dir.Close()
-	how := unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	// O_PATH first: opened for reading, a FIFO would block (under the
+	// state lock), and a device node would be opened, as root, on the host.
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
 	fd, err := unix.Openat2(int(dir.Fd()), name, &how)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ENXIO) || errors.Is(err, unix.ENODEV) {
-		// ENXIO, ENODEV: opening a whiteout, a device that is no device.
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		return nil, &fs.PathError{Op: "open", Path: "/" + name, Err: fs.ErrNotExist}
 	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: "/" + name, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), "/"+name)
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		f.Close()
+		// A whiteout, a directory, a FIFO, a device: no such file to read.
 		return nil, &fs.PathError{Op: "open", Path: "/" + name, Err: fs.ErrNotExist}
 	}
-	return f, nil
+	// A regular file: read it through its descriptor, not its path.
+	return os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDONLY, 0)
 }
 
 // hidesBelow reports whether layer hides name from the layers below it: a

@@ -74,7 +74,7 @@ func waitForStart() error {
 }
 
 // startInit lets rec's init, created, run its command: it opens the FIFO
-// for reading and reads init's byte, then removes the FIFO. It does not
+// for reading, removes it, and reads init's byte. It does not
 // block on an init that died meanwhile: the FIFO is opened without
 // waiting (O_NONBLOCK), and poll(2) waits for either its byte or init's
 // end, which its pidfd reports (man 2 pidfd_open).
@@ -92,6 +92,14 @@ func startInit(rec *record) error {
 		return fmt.Errorf("start container %s: %w", rec.Name, err)
 	}
 	defer fifo.Close()
+	// Removed at once: the descriptor keeps working, and a start killed
+	// after this cannot leave a running container looking created. Of two
+	// starts, the one whose remove fails lost: the other one starts it.
+	if err := os.Remove(rec.execFifo()); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("container %s is started already", rec.Name)
+	} else if err != nil {
+		return fmt.Errorf("start container %s: %w", rec.Name, err)
+	}
 	for {
 		fds := []unix.PollFd{{Fd: int32(fifo.Fd()), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
@@ -100,15 +108,15 @@ func startInit(rec *record) error {
 		if fds[0].Revents&unix.POLLIN != 0 {
 			break
 		}
+		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+			return fmt.Errorf("container %s is started already", rec.Name) // its byte went to another reader
+		}
 		if fds[1].Revents != 0 {
 			return fmt.Errorf("container %s exited before it started", rec.Name)
 		}
 	}
 	if _, err := fifo.Read(make([]byte, 1)); err != nil {
 		return fmt.Errorf("start container %s: read the exec FIFO: %w", rec.Name, err)
-	}
-	if err := os.Remove(rec.execFifo()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("start container %s: %w", rec.Name, err)
 	}
 	return nil
 }

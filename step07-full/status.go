@@ -74,7 +74,7 @@ func (rec *record) state() string {
 }
 
 // lifecycle is, for each command that acts on a container, the states it
-// may act in, and what it says in the others ({state} is ps's word).
+// may act in, and what it says in the others ({state}: the status).
 var lifecycle = map[string]struct {
 	in      []status
 	refusal string
@@ -100,5 +100,5 @@ func (rec *record) mayAct(command string) error {
 	if slices.Contains(rule.in, rec.status()) {
 		return nil
 	}
-	return fmt.Errorf("container %s %s", rec.Name, strings.ReplaceAll(rule.refusal, "{state}", rec.state()))
+	return fmt.Errorf("container %s %s", rec.Name, strings.ReplaceAll(rule.refusal, "{state}", string(rec.status())))
 }

@@ -153,3 +153,22 @@ func checkCreateWaitsForStart(t *testing.T, s step) {
 		t.Errorf("start of a running container: want status 125 and one line saying it is running, got %v", r)
 	}
 }
+
+// checkUserLookupNeverOpensAFifo gives a container an /etc (a volume)
+// whose group file is a FIFO, and runs it with -u: run looks the user up
+// before the container exists, under the state lock, and a FIFO opened
+// for reading would block it, and every other command, for ever. A file
+// that is not a regular one is no file to read.
+func checkUserLookupNeverOpensAFifo(t *testing.T, s step) {
+	etc := t.TempDir()
+	if err := os.WriteFile(filepath.Join(etc, "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(etc, "group"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := s.runContainer(t, []string{"--network", "none", "-v", etc + ":/etc", "-u", "nobody"}, "id", "-u")
+	if r.status != 0 || r.stdout != "65534\n" {
+		t.Errorf("run -u nobody with /etc/group a FIFO: want it to run as 65534 (a FIFO is no group file), got %v", r)
+	}
+}
