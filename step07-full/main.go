@@ -343,6 +343,25 @@ func run(c containerConfig) (err error) {
 	if err := connect(rec.Network, cmd.Process.Pid); err != nil {
 		return killAndWait(cmd, err)
 	}
+	// Only now: the cgroup and the network were made while init's Go
+	// runtime started, which is most of the wait.
+	if _, err := ch.receive(messageReady); err != nil {
+		return killAndWait(cmd, err)
+	}
+	// The container's mount namespace holds a copy of the overlay, now
+	// private: the host's is not needed any more (overlay.go).
+	if err := rec.Layer.unmountFromHost(); err != nil {
+		return killAndWait(cmd, err)
+	}
+	// run opens the FIFO before init gets there: init's open then returns
+	// at once, and it goes on to its command without waiting (start.go).
+	early := -1
+	if !c.createOnly {
+		if early, err = openStart(rec); err != nil {
+			return killAndWait(cmd, err)
+		}
+		defer unix.Close(early)
+	}
 	if err := ch.send(message{Type: messageGo}); err != nil {
 		return killAndWait(cmd, err)
 	}
@@ -362,7 +381,7 @@ func run(c containerConfig) (err error) {
 		stdio.started("") // create returns; start runs the command
 		failed = commandStarted(ch)
 	default:
-		if err := startInit(rec); err != nil { // start.go
+		if err := awaitStart(rec, early); err != nil { // start.go
 			return killAndWait(cmd, err)
 		}
 		failed = commandStarted(ch)
@@ -486,8 +505,8 @@ func release(rec *record, how error) error {
 }
 
 // startContainer clones the container process into the new namespaces
-// that spec names, sends it the spec, and waits until it is ready; it then
-// waits for "go" on the channel (channel.go).
+// that spec names, and sends it the spec; it then says "ready", and waits
+// for "go" on the channel (channel.go).
 func startContainer(spec *specs.Spec, rec *record, stdio *containerStdio) (cmd *exec.Cmd, ch *channel, err error) {
 	binary, err := readOnlyBinary() // security.go
 	if err != nil {
@@ -535,16 +554,6 @@ func startContainer(spec *specs.Spec, rec *record, stdio *containerStdio) (cmd *
 		return nil, nil, fmt.Errorf("start container process: %w", err)
 	}
 	if err := ch.send(message{Type: messageSpec, Spec: spec}); err != nil {
-		ch.close()
-		return nil, nil, killAndWait(cmd, err)
-	}
-	if _, err := ch.receive(messageReady); err != nil {
-		ch.close()
-		return nil, nil, killAndWait(cmd, err)
-	}
-	// The container's mount namespace holds a copy of the overlay, now
-	// private: the host's is not needed any more (overlay.go).
-	if err := rec.Layer.unmountFromHost(); err != nil {
 		ch.close()
 		return nil, nil, killAndWait(cmd, err)
 	}

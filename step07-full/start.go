@@ -74,51 +74,78 @@ func waitForStart() error {
 }
 
 // startInit lets rec's init, created, run its command: it opens the FIFO
-// for reading, removes it, and reads init's byte. It does not
-// block on an init that died meanwhile: the FIFO is opened without
-// waiting (O_NONBLOCK), and poll(2) waits for either its byte or init's
-// end, which its pidfd reports (man 2 pidfd_open).
+// for reading (openStart), and reads init's byte (awaitStart).
 func startInit(rec *record) error {
+	fifo, err := openStart(rec)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fifo)
+	return awaitStart(rec, fifo)
+}
+
+// openStart opens rec's FIFO for reading, and removes it: the descriptor
+// keeps working, and a start killed after this cannot leave a running
+// container looking created. Of two starts, the one whose remove fails
+// lost: the other one starts it. O_NONBLOCK: the open does not wait for
+// init, and once it is open, init's own open does not wait either; run
+// opens it before init gets there, so that its init never waits.
+func openStart(rec *record) (int, error) {
+	fifo, err := unix.Open(rec.execFifo(), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, fmt.Errorf("container %s is started already", rec.Name)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("start container %s: open %s: %w", rec.Name, rec.execFifo(), err)
+	}
+	if err := os.Remove(rec.execFifo()); err != nil {
+		unix.Close(fifo)
+		if errors.Is(err, os.ErrNotExist) {
+			return -1, fmt.Errorf("container %s is started already", rec.Name)
+		}
+		return -1, fmt.Errorf("start container %s: %w", rec.Name, err)
+	}
+	return fifo, nil
+}
+
+// awaitStart reads init's byte from the FIFO fifo: then init goes on to
+// its execve. It does not block on an init that died meanwhile: poll(2)
+// waits for either the byte or init's end, which a pidfd of it reports
+// (man 2 pidfd_open). The byte is looked for first, since an init that
+// wrote it may have run a short command to its end already.
+func awaitStart(rec *record, fifo int) error {
+	readByte := func() error {
+		if _, err := unix.Read(fifo, make([]byte, 1)); err != nil {
+			return fmt.Errorf("start container %s: read the exec FIFO: %w", rec.Name, err)
+		}
+		return nil
+	}
+	ready := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}}
+	if n, _ := unix.Poll(ready, 0); n > 0 && ready[0].Revents&unix.POLLIN != 0 {
+		return readByte()
+	}
 	pidfd, err := openProcess(rec.Init)
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", rec.Name, err)
+		if n, _ := unix.Poll(ready, 0); n > 0 && ready[0].Revents&unix.POLLIN != 0 {
+			return readByte() // it wrote, then ran its command to the end
+		}
+		return fmt.Errorf("container %s exited before it started", rec.Name)
 	}
 	defer unix.Close(pidfd)
-	fifo, err := os.OpenFile(rec.execFifo(), os.O_RDONLY|unix.O_NONBLOCK, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("container %s is started already", rec.Name)
-	}
-	if err != nil {
-		return fmt.Errorf("start container %s: %w", rec.Name, err)
-	}
-	defer fifo.Close()
-	// Removed at once: the descriptor keeps working, and a start killed
-	// after this cannot leave a running container looking created. Of two
-	// starts, the one whose remove fails lost: the other one starts it.
-	if err := os.Remove(rec.execFifo()); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("container %s is started already", rec.Name)
-	} else if err != nil {
-		return fmt.Errorf("start container %s: %w", rec.Name, err)
-	}
 	for {
-		fds := []unix.PollFd{{Fd: int32(fifo.Fd()), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
 			return fmt.Errorf("start container %s: poll: %w", rec.Name, err)
 		}
-		if fds[0].Revents&unix.POLLIN != 0 {
-			break
-		}
-		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+		switch {
+		case fds[0].Revents&unix.POLLIN != 0:
+			return readByte()
+		case fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0:
 			return fmt.Errorf("container %s is started already", rec.Name) // its byte went to another reader
-		}
-		if fds[1].Revents != 0 {
+		case fds[1].Revents != 0:
 			return fmt.Errorf("container %s exited before it started", rec.Name)
 		}
 	}
-	if _, err := fifo.Read(make([]byte, 1)); err != nil {
-		return fmt.Errorf("start container %s: read the exec FIFO: %w", rec.Name, err)
-	}
-	return nil
 }
 
 // created reports whether rec's init waits for start: its FIFO is there.
