@@ -62,12 +62,15 @@ func (rec *record) status() status {
 // reclaim stands in for.
 func (rec *record) released() bool { return rec.Exit != nil }
 
-// state is the word ps shows for rec's status: Docker's.
+// state is the word ps shows for rec's status: Docker's. A stopped
+// container is shown running until its end is recorded, with its exit
+// code, as Docker shows one until containerd reports the exit: only its
+// owner knows the code.
 func (rec *record) state() string {
-	switch rec.status() {
-	case statusRunning:
+	switch now := rec.status(); {
+	case now == statusRunning, now == statusStopped && !rec.released() && rec.Owner.alive():
 		return "running"
-	case statusCreating, statusCreated:
+	case now == statusCreating, now == statusCreated:
 		return "created"
 	}
 	return "exited"
