@@ -249,14 +249,7 @@ func writeBundle(rec *record, spec *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(rec.dir(), "config.json")
-	if err := os.WriteFile(path+".new", data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(path+".new", path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return writeFileAtomically(filepath.Join(rec.dir(), "config.json"), data)
 }
 
 // checkSpec refuses, by name, each field of the spec (version 1.2) that

@@ -322,6 +322,12 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
+	return writeFileAtomically(path, data)
+}
+
+// writeFileAtomically writes data to path as writeJSON does: into a new
+// file, root's alone, then renamed over path.
+func writeFileAtomically(path string, data []byte) error {
 	if err := os.WriteFile(path+".new", data, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

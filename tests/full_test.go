@@ -940,6 +940,17 @@ func checkBadInputForEveryCommandIsOneClearLine(t *testing.T, s step) {
 		{s.runArgs([]string{"-u", "nosuchuser"}, "true"), "nosuchuser"}, // not in the image's /etc/passwd
 		{s.runArgs([]string{"-u", "0:nosuchgroup"}, "true"), "nosuchgroup"},
 		{[]string{"exec", "-u", "nosuchuser", dupName, "true"}, "nosuchuser"},
+		{[]string{"start"}, ""},
+		{[]string{"start", noSuchThing}, noSuchThing},
+		{[]string{"start", dupName}, dupName},       // running: not created
+		{[]string{"start", exitedName}, exitedName}, // exited: not created
+		{[]string{"create", noSuchImage, "true"}, noSuchImage},
+		{[]string{"create", "-t", testImage, "true"}, "-t"},
+		{[]string{"create", "--name", dupName, testImage, "true"}, dupName},
+		{[]string{"create", testImage}, ""},
+		{[]string{"run", "--dry-run", noSuchImage, "true"}, noSuchImage},
+		{[]string{"run", "--dry-run", "-u", "nosuchuser", testImage, "true"}, "nosuchuser"},
+		{[]string{"run", "--monitor", "../../etc", testImage, "true"}, "../../etc"},
 	} {
 		s.wantRefused(t, b.args, b.mention, 125)
 	}
@@ -1050,15 +1061,16 @@ func (s step) containerSummary(t *testing.T) string {
 	return strings.Join(lines, "\n")
 }
 
-func checkDamagedRecordDoesNotBreakPs(t *testing.T, s step) {
-	damaged := s.detached(t, nil, "sleep", markedSleep())
-	healthy := s.detached(t, nil, "sleep", markedSleep())
-	path := filepath.Join("/run/tinyrun/containers", damaged, "state.json")
+// damageRecord writes what is not JSON over container id's record, and
+// puts the record back when the check ends, before the container is
+// removed (cleanups run last first). It returns the record's path.
+func damageRecord(t *testing.T, id string) string {
+	t.Helper()
+	path := filepath.Join("/run/tinyrun/containers", id, "state.json")
 	original, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("the container's record: %v", err)
 	}
-	// Put back before the containers are removed (cleanups run last first).
 	t.Cleanup(func() {
 		if err := os.WriteFile(path, original, 0o600); err != nil {
 			t.Errorf("restore %s: %v", path, err)
@@ -1067,6 +1079,13 @@ func checkDamagedRecordDoesNotBreakPs(t *testing.T, s step) {
 	if err := os.WriteFile(path, []byte("{\"id\": not json at all"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+func checkDamagedRecordDoesNotBreakPs(t *testing.T, s step) {
+	damaged := s.detached(t, nil, "sleep", markedSleep())
+	healthy := s.detached(t, nil, "sleep", markedSleep())
+	path := damageRecord(t, damaged)
 	r := s.run(t, "ps")
 	if !strings.Contains(r.stdout, healthy) {
 		t.Errorf("ps with another container's record damaged: want the healthy container %s listed, got %v", healthy, r)

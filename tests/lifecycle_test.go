@@ -20,20 +20,7 @@ import (
 // name it and say what to do.
 func checkDamagedRecordDoesNotStopRuns(t *testing.T, s step) {
 	damaged := s.detached(t, nil, "sleep", markedSleep())
-	path := filepath.Join("/run/tinyrun/containers", damaged, "state.json")
-	original, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("the container's record: %v", err)
-	}
-	// Put back before the container is removed (cleanups run last first).
-	t.Cleanup(func() {
-		if err := os.WriteFile(path, original, 0o600); err != nil {
-			t.Errorf("restore %s: %v", path, err)
-		}
-	})
-	if err := os.WriteFile(path, []byte("{\"id\": not json at all"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := damageRecord(t, damaged) // full_test.go
 	if r := s.runContainer(t, []string{"--network", "none"}, "echo", "ran"); r.status != 0 || r.stdout != "ran\n" {
 		t.Errorf("run beside a damaged record: want it to run and print \"ran\", got %v", r)
 	}
