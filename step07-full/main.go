@@ -246,7 +246,7 @@ func main() {
 		Name:  programName,
 		Usage: "run containers of images, and look after them: a small runtime to read and compare with Docker's",
 		Commands: []*cli.Command{runCommand, createCommand, startCommand, psCommand, logsCommand, execIntoCommand, stopCommand, killCommand, rmCommand,
-			commitCommand, importCommand, imagesCommand, rmiCommand, networkCommand, cleanupCommand, initCommand, joinedCommand, monitorCommand},
+			commitCommand, importCommand, imagesCommand, rmiCommand, networkCommand, cleanupCommand, runtimeCommand, initCommand, joinedCommand, monitorCommand},
 		HideHelpCommand: true,
 		OnUsageError:    usageError,
 		Action: func(ctx *cli.Context) error {
@@ -328,7 +328,7 @@ func run(c containerConfig) (err error) {
 		return err
 	}
 	defer stdio.close()
-	cmd, ch, err := startContainer(spec, rec, stdio)
+	cmd, ch, err := startContainer(spec, rec, stdio, containerDeathSignal)
 	if err != nil {
 		return err
 	}
@@ -506,8 +506,9 @@ func release(rec *record, how error) error {
 
 // startContainer clones the container process into the new namespaces
 // that spec names, and sends it the spec; it then says "ready", and waits
-// for "go" on the channel (channel.go).
-func startContainer(spec *specs.Spec, rec *record, stdio *containerStdio) (cmd *exec.Cmd, ch *channel, err error) {
+// for "go" on the channel (channel.go). The kernel sends it deathSignal
+// if this process dies first (pid.go); 0 for none.
+func startContainer(spec *specs.Spec, rec *record, stdio *containerStdio, deathSignal unix.Signal) (cmd *exec.Cmd, ch *channel, err error) {
 	binary, err := readOnlyBinary() // security.go
 	if err != nil {
 		return nil, nil, err
@@ -536,7 +537,7 @@ func startContainer(spec *specs.Spec, rec *record, stdio *containerStdio) (cmd *
 		Cloneflags: cloneFlags(spec),
 		Setsid:     newSession,
 		Setctty:    stdio.terminal, // the terminal, stdin, becomes the container's controlling terminal
-		Pdeathsig:  containerDeathSignal,
+		Pdeathsig:  deathSignal,
 	}
 	rec.Cgroup.startInside(cmd.SysProcAttr)
 	err = cmd.Start()
@@ -597,6 +598,10 @@ func initContainer(ch *channel) error {
 	}
 	spec := m.Spec
 	if err := checkSpec(spec); err != nil {
+		return err
+	}
+	// First: the namespaces given by path, which the rest is set up in.
+	if err := joinNamespaces(spec); err != nil { // runtime.go
 		return err
 	}
 	// Every mount from here on changes the mount namespace this process

@@ -52,6 +52,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -77,7 +78,7 @@ func setupRootfs(spec *specs.Spec) error {
 			return err
 		}
 	}
-	if err := makeDevices(root, spec.Linux.Devices); err != nil {
+	if err := makeDevices(root, withDefaultDevices(spec.Linux.Devices)); err != nil {
 		return err
 	}
 	return pivotRoot(root)
@@ -117,11 +118,28 @@ func makeMountsPrivate() error {
 }
 
 // openRoot opens the directory rootfs as a descriptor (O_PATH: to resolve
-// paths from, not to read). The caller closes it.
+// paths from, not to read), made a mount of its own: pivot_root(2) moves
+// mounts, and refuses (EBUSY) a root that is a plain directory of the
+// mount it is in. run's root is an overlay mount already; a bundle's may be
+// any directory, so it is bind-mounted on itself first, as runc does, and
+// through descriptors, as bindMount (net.go) does: open_tree(2) copies it
+// as a mount attached nowhere, move_mount(2) attaches that on it. The
+// returned descriptor is open_tree's, the root of the new mount. The
+// caller closes it.
 func openRoot(rootfs string) (*os.File, error) {
-	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY, 0)
+	dir, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open the root %s: %w", rootfs, err)
+	}
+	defer dir.Close()
+	tree, err := unix.OpenTree(int(dir.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return nil, fmt.Errorf("bind mount the root %s: open_tree: %w", rootfs, err)
+	}
+	root := os.NewFile(uintptr(tree), rootfs)
+	if err := unix.MoveMount(tree, "", int(dir.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("bind mount the root %s: move_mount: %w", rootfs, err)
 	}
 	return root, nil
 }
@@ -194,6 +212,19 @@ func mountFromSpec(root *os.File, m specs.Mount) error {
 		return err
 	}
 	return mnt.Close()
+}
+
+// withDefaultDevices is list with the devices every container has, as the
+// runtime spec says (config-linux.md, "Default Devices"), whether or not
+// the spec lists them: run's lists them all, runc's "runc spec" none.
+func withDefaultDevices(list []specs.LinuxDevice) []specs.LinuxDevice {
+	all := slices.Clone(list)
+	for _, d := range deviceList() {
+		if !slices.ContainsFunc(list, func(listed specs.LinuxDevice) bool { return listed.Path == d.Path }) {
+			all = append(all, d)
+		}
+	}
+	return all
 }
 
 // makeDevices makes the character devices of linux.devices in root's /dev

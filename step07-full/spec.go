@@ -300,7 +300,7 @@ func checkSpec(spec *specs.Spec) error {
 	for _, ns := range l.Namespaces {
 		_, known := namespaceCloneFlags[ns.Type]
 		refuse(!known, "linux.namespaces type "+string(ns.Type))
-		refuse(ns.Path != "", "linux.namespaces path (of "+string(ns.Type)+")")
+		refuse(ns.Path != "" && !joinableNamespaces[ns.Type], "linux.namespaces path (of "+string(ns.Type)+"; tinyrun joins network, ipc and uts ones)")
 	}
 	for _, path := range append(append([]string{}, l.MaskedPaths...), l.ReadonlyPaths...) {
 		refuse(!strings.HasPrefix(path, "/proc/") && !strings.HasPrefix(path, "/sys/"), "linux.maskedPaths and readonlyPaths outside /proc and /sys ("+path+")")
@@ -358,6 +358,11 @@ func mountOptions(m specs.Mount) (attr uint64, data string, err error) {
 	if !filepath.IsAbs(m.Destination) {
 		return 0, "", fmt.Errorf("mount destination %q (want an absolute path)", m.Destination)
 	}
+	if m.Type == "cgroup" || m.Type == "cgroup2" {
+		// runc binds the container's own cgroups there; a fresh cgroup
+		// file system would show the host's whole tree, or fail (EBUSY).
+		return 0, "", fmt.Errorf("the %s mount on %s (tinyrun does not show a container its cgroups yet)", m.Type, m.Destination)
+	}
 	return attr, strings.Join(fsOptions, ","), nil
 }
 
@@ -365,7 +370,9 @@ func mountOptions(m specs.Mount) (attr uint64, data string, err error) {
 func cloneFlags(spec *specs.Spec) uintptr {
 	var flags uintptr
 	for _, ns := range spec.Linux.Namespaces {
-		flags |= namespaceCloneFlags[ns.Type]
+		if ns.Path == "" { // else joined, by joinNamespaces (runtime.go)
+			flags |= namespaceCloneFlags[ns.Type]
+		}
 	}
 	return flags
 }

@@ -70,6 +70,10 @@ type record struct {
 	Remove   bool            `json:"remove,omitempty"` // --rm: torn down when it ends, not kept
 	Init     process         `json:"init"`             // the container's PID 1, once started
 	Exit     *exit           `json:"exit,omitempty"`   // how it ended; kept until rm
+	Bundle   string          `json:"bundle,omitempty"` // tinyrun runtime's containers: the bundle made from (runtime.go)
+	// root is the directory of the records rec is in: "" for run's,
+	// containersDir; tinyrun runtime's have their own (runtime.go).
+	root string
 	// Damaged: the record could not be read (reclaim); never saved.
 	Damaged bool `json:"-"`
 }
@@ -137,7 +141,12 @@ func newRecord(c containerConfig) (*record, error) {
 	return rec, nil
 }
 
-func (rec *record) dir() string { return filepath.Join(containersDir, rec.ID) }
+func (rec *record) dir() string {
+	if rec.root != "" {
+		return filepath.Join(rec.root, rec.ID)
+	}
+	return filepath.Join(containersDir, rec.ID)
+}
 
 // save writes the record, atomically. Call it before making what a new
 // field describes.

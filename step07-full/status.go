@@ -91,6 +91,11 @@ var lifecycle = map[string]struct {
 	"rm":     {[]status{statusStopped}, "is {state}: stop it first, or use rm -f"},
 	"rm -f":  {[]status{statusCreating, statusCreated, statusRunning, statusStopped}, ""},
 	"commit": {[]status{statusCreated, statusRunning, statusStopped}, "is {state}: wait until it has started"},
+	// tinyrun runtime's verbs (runtime.go), as runc allows them.
+	"runtime start":          {[]status{statusCreated}, "is {state}: start runs a created one's command"},
+	"runtime kill":           {[]status{statusCreated, statusRunning}, "is not running"},
+	"runtime delete":         {[]status{statusCreated, statusStopped}, "is {state}: kill it first, or use delete --force"},
+	"runtime delete --force": {[]status{statusCreating, statusCreated, statusRunning, statusStopped}, ""},
 }
 
 // mayAct returns nil if command may act on rec now, or the one line that
