@@ -57,6 +57,13 @@ var runtimeCommand = &cli.Command{
 	Name:  "runtime",
 	Usage: "the runtime's own verbs, as runc has them: create a container from an OCI bundle, start, state, kill, delete it",
 	Flags: []cli.Flag{runtimeRootFlag},
+	Action: func(ctx *cli.Context) error {
+		if ctx.NArg() > 0 {
+			return fmt.Errorf("unknown verb %q: see '%s runtime --help'", ctx.Args().First(), programName)
+		}
+		return cli.ShowSubcommandHelp(ctx)
+	},
+	OnUsageError: usageError,
 	Subcommands: []*cli.Command{
 		{
 			Name:      "create",

@@ -954,6 +954,9 @@ func checkBadInputForEveryCommandIsOneClearLine(t *testing.T, s step) {
 	} {
 		s.wantRefused(t, b.args, b.mention, 125)
 	}
+	for _, b := range runtimeBadInputs() { // runtime_test.go
+		s.wantRefused(t, b.args, b.mention, 125)
+	}
 	// A detached command that does not exist: run -d says so, with the
 	// status a shell gives it, 127; the container was made, and stays,
 	// exited, until rm, as Docker keeps it.
