@@ -13,6 +13,8 @@
 //	state ID                 the spec's state JSON: id, status, pid, bundle
 //	kill ID [SIGNAL]         signal its first process (default TERM)
 //	delete [--force] ID      undo what create made; --force kills it first
+//	spec [CMD...]            write a config.json to start a bundle with,
+//	                         as "runc spec" does
 //
 // It knows no image, no network and no name: the bundle's root is any
 // directory, and a network namespace made beforehand is joined by its
@@ -40,6 +42,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -80,6 +83,22 @@ var runtimeCommand = &cli.Command{
 					return err
 				}
 				return runtimeCreate(ctx.String("root"), id, ctx.String("bundle"), ctx.String("pid-file"))
+			},
+		},
+		{
+			Name:      "spec",
+			Usage:     "write a bundle's config.json: run's defaults, the root the bundle's rootfs directory, no network (default command sh)",
+			ArgsUsage: "[CMD [ARG...]]   e.g. runtime spec --bundle /tmp/box echo hi",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "the bundle's directory, where config.json goes"},
+			},
+			OnUsageError: usageError,
+			Action: func(ctx *cli.Context) error {
+				command := ctx.Args().Slice()
+				if len(command) == 0 {
+					command = []string{"sh"}
+				}
+				return writeDefaultSpec(ctx.String("bundle"), command)
 			},
 		},
 		{
@@ -316,6 +335,37 @@ func runtimeCreate(root, id, bundle, pidFile string) (err error) {
 		}
 	}
 	return cmd.Process.Release() // not waited for: it outlives create
+}
+
+// writeDefaultSpec writes bundle's config.json for a container of
+// command: the spec run makes by default (newSpec), with what only a
+// caller makes taken out (the network files of /etc, which run writes)
+// and the root the bundle's own rootfs directory. It never overwrites one.
+func writeDefaultSpec(bundle string, command []string) error {
+	s := security{Seccomp: true, Capabilities: slices.Clone(defaultCapabilities)}
+	slices.Sort(s.Capabilities)
+	spec, err := newSpec(containerConfig{hostname: programName, command: command, security: s}, nil)
+	if err != nil {
+		return err
+	}
+	spec.Root.Path = "rootfs"
+	spec.Process.Cwd = "/"      // the spec's cwd is required; run's -w is optional
+	spec.Linux.CgroupsPath = "" // the runtime's default
+	spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool { return m.Type == "bind" })
+	data, err := encodeSpec(spec)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(bundle, "config.json")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists already: remove it first", path)
+	}
+	if err != nil {
+		return fmt.Errorf("write the spec: %w", err)
+	}
+	_, err = f.Write(data)
+	return errors.Join(err, f.Close())
 }
 
 // runtimeCgroup makes the cgroup of spec's linux.cgroupsPath for rec,
