@@ -226,7 +226,7 @@ func (rec *record) started(pid1 process) error {
 }
 
 // ended records how the container ended and gives back what it held while
-// it ran: its cgroup, and its address and ports (settle gives them back once
+// it ran: its cgroup, its network namespace, and its address and ports (settle gives them back once
 // the record no longer holds them). Its layer and log stay, for logs and
 // commit, until rm; with --rm, teardown removes everything now. The
 // caller holds the lock.
@@ -245,7 +245,10 @@ func (rec *record) ended(code int, reason string) error {
 	if err := rec.Cgroup.remove(); err != nil {
 		return err
 	}
-	rec.Cgroup, rec.Network = nil, nil
+	if err := removeNetworkNamespace(rec.Netns); err != nil {
+		return err
+	}
+	rec.Cgroup, rec.Network, rec.Netns = nil, nil, ""
 	return rec.save()
 }
 

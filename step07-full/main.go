@@ -340,7 +340,7 @@ func run(c containerConfig) (err error) {
 	if err := rec.Cgroup.join(cmd.Process.Pid); err != nil {
 		return killAndWait(cmd, err)
 	}
-	if err := connect(rec.Network, cmd.Process.Pid); err != nil {
+	if err := connect(rec.Network, rec.Netns); err != nil {
 		return killAndWait(cmd, err)
 	}
 	// Only now: the cgroup and the network were made while init's Go
@@ -421,6 +421,15 @@ func reserve(c containerConfig) (rec *record, spec *specs.Spec, err error) {
 			return errors.Join(err, settle(live))
 		}
 		if err := reserveNetwork(rec, c.network, c.hostname, live); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		// The container's network namespace, which init joins by path
+		// (net.go): recorded first, so that teardown finds it.
+		rec.Netns = filepath.Join(rec.dir(), netnsFileName)
+		if err := rec.save(); err != nil {
+			return errors.Join(err, teardown(rec), settle(live))
+		}
+		if err := makeNetworkNamespace(rec.Netns); err != nil {
 			return errors.Join(err, teardown(rec), settle(live))
 		}
 		stopAfter("network")

@@ -46,6 +46,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,16 +311,16 @@ func broadcastAddress(subnet netip.Prefix) netip.Addr {
 	return netip.AddrFrom4(a)
 }
 
-// connect plugs the container whose PID 1 is pid into the bridge: a veth
-// pair with one end on the bridge and the other, eth0, in the container, with
-// its address and default route. With --network none (n is nil) it only
-// brings up lo.
-func connect(n *networkRecord, pid int) error {
+// connect plugs the container whose network namespace is pinned at nsPath
+// (makeNetworkNamespace) into the bridge: a veth pair with one end on the
+// bridge and the other, eth0, in the container, with its address and
+// default route. With --network none (n is nil) it only brings up lo.
+func connect(n *networkRecord, nsPath string) error {
 	// Inside the container's namespace, through a netlink socket opened
-	// there (like ip netns exec, or nsenter --net --target PID).
-	containerNS, err := netns.GetFromPid(pid)
+	// there (like ip netns exec NAME).
+	containerNS, err := netns.GetFromPath(nsPath)
 	if err != nil {
-		return fmt.Errorf("open network namespace of PID %d: %w", pid, err)
+		return fmt.Errorf("open network namespace %s: %w", nsPath, err)
 	}
 	defer containerNS.Close()
 	inside, err := netlink.NewHandleAt(containerNS)
@@ -337,11 +338,11 @@ func connect(n *networkRecord, pid int) error {
 	if err != nil {
 		return fmt.Errorf("find bridge %s: %w", n.Bridge, err)
 	}
-	// ip link add vethID master tinyrun0 type veth peer name eth0 netns PID
+	// ip link add vethID master tinyrun0 type veth peer name eth0 netns NAME
 	veth := &netlink.Veth{
 		LinkAttrs:     netlink.LinkAttrs{Name: n.HostVeth, MasterIndex: bridge.Attrs().Index},
 		PeerName:      "eth0",
-		PeerNamespace: netlink.NsPid(pid),
+		PeerNamespace: netlink.NsFd(int(containerNS)),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth pair %s/eth0: %w", n.HostVeth, err)
@@ -350,6 +351,60 @@ func connect(n *networkRecord, pid int) error {
 		return fmt.Errorf("set %s up: %w", n.HostVeth, err)
 	}
 	return configureEth0(inside, n.Address, n.Subnet)
+}
+
+// netnsFileName is the container's network namespace, pinned in its
+// directory. The caller makes the namespace, and the runtime joins it by
+// this path (joinNamespaces, runtime.go), as Docker's libnetwork and CNI
+// hand runc a path: the network is the caller's business, set up before
+// or while the runtime makes the container.
+const netnsFileName = "netns"
+
+// makeNetworkNamespace makes a new network namespace and pins it at path, a
+// new file: a bind mount of the namespace's own file keeps it alive with no
+// process in it, as "ip netns add" does in /run/netns (man 8 ip-netns).
+// unshare(2) moves only the calling thread into it: a goroutine does it on
+// a thread of its own, locked and never unlocked, which Go then ends with
+// the goroutine, so that nothing else ever runs in the new namespace.
+func makeNetworkNamespace(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o400)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	f.Close()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
+			return
+		}
+		if err := unix.Mount("/proc/thread-self/ns/net", path, "", unix.MS_BIND, ""); err != nil {
+			done <- fmt.Errorf("bind mount the new network namespace on %s: %w", path, err)
+			return
+		}
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		return errors.Join(fmt.Errorf("make the container's network namespace: %w", err), os.Remove(path))
+	}
+	return nil
+}
+
+// removeNetworkNamespace unpins the network namespace at path: the kernel
+// frees it once no process is in it either. Safe to repeat.
+func removeNetworkNamespace(path string) error {
+	if path == "" {
+		return nil
+	}
+	// EINVAL: not a mount point (its mount never happened, or is undone).
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmount the network namespace %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return nil
 }
 
 // configureEth0 gives the container's eth0 its address, brings it up and

@@ -352,6 +352,9 @@ func writeDefaultSpec(bundle string, command []string) error {
 	spec.Process.Cwd = "/"      // the spec's cwd is required; run's -w is optional
 	spec.Linux.CgroupsPath = "" // the runtime's default
 	spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool { return m.Type == "bind" })
+	for i := range spec.Linux.Namespaces {
+		spec.Linux.Namespaces[i].Path = "" // run's network namespace: a new one instead
+	}
 	data, err := encodeSpec(spec)
 	if err != nil {
 		return err

@@ -84,6 +84,9 @@ func newSpec(c containerConfig, lower []string) (*specs.Spec, error) {
 	for _, t := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace} {
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: t})
 	}
+	// The network namespace is the caller's, made beforehand (reserve):
+	// init joins it by its path (net.go).
+	spec.Linux.Namespaces[1].Path = filepath.Join(files, netnsFileName)
 	if !c.security.Privileged {
 		spec.Linux.MaskedPaths = maskedPaths
 		spec.Linux.ReadonlyPaths = readOnlyPaths

@@ -59,6 +59,7 @@ type record struct {
 	ID       string          `json:"id"`
 	Owner    process         `json:"owner"`             // the runtime that runs the container: run, or its monitor
 	Network  *networkRecord  `json:"network,omitempty"` // net.go; nil with --network none
+	Netns    string          `json:"netns,omitempty"`   // net.go: its network namespace, pinned here
 	Cgroup   *cgroup         `json:"cgroup,omitempty"`  // cgroups.go
 	Layer    *containerLayer `json:"layer,omitempty"`   // overlay.go
 	Name     string          `json:"name"`
@@ -164,6 +165,9 @@ func teardown(rec *record) error {
 		return err
 	}
 	if err := rec.Cgroup.remove(); err != nil {
+		return err
+	}
+	if err := removeNetworkNamespace(rec.Netns); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(rec.dir()); err != nil {

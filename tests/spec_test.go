@@ -184,8 +184,14 @@ func wantContainerSpec(t *testing.T, where string, spec *specs.Spec, id, volume 
 	var namespaces []string
 	for _, ns := range l.Namespaces {
 		namespaces = append(namespaces, string(ns.Type))
-		if ns.Path != "" {
-			t.Errorf("%s: the %s namespace has the path %q: want none, a new namespace", where, ns.Type, ns.Path)
+		// The network namespace is the caller's, made before init and
+		// joined by its path in the container's directory; the others new.
+		want := ""
+		if ns.Type == specs.NetworkNamespace {
+			want = "/run/tinyrun/containers/" + id + "/netns"
+		}
+		if ns.Path != want {
+			t.Errorf("%s: the %s namespace has the path %q: want %q", where, ns.Type, ns.Path, want)
 		}
 	}
 	if want := []string{"pid", "network", "ipc", "uts", "mount"}; !sameSet(namespaces, want) {
@@ -415,7 +421,8 @@ func mountOf(mountinfo, point string) string {
 // tinyrun's config.json, with what only tinyrun's caller makes replaced
 // by the check's own: root.path a copy of the rootfs the test image is
 // imported from, each bind mount whose source is missing (the network
-// files, which a real run writes) a file of the check, and cgroupsPath
+// files, which a real run writes) a file of the check, a namespace path
+// that is missing (the network namespace) a new namespace, and cgroupsPath
 // container id under a parent of the check, removed when it ends. It
 // returns the bundle's directory.
 func runcBundle(t *testing.T, spec *specs.Spec, id string) string {
@@ -426,6 +433,13 @@ func runcBundle(t *testing.T, spec *specs.Spec, id string) string {
 		t.Fatalf("cp -a %s %s: %v: %s", rootfsDir, rootfs, err, out)
 	}
 	spec.Root.Path = rootfs
+	// The network namespace run makes and pins before init: runc makes
+	// a new one instead, as init would find in a fresh one.
+	for i, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" && !pathExists(ns.Path) {
+			spec.Linux.Namespaces[i].Path = ""
+		}
+	}
 	for i, m := range spec.Mounts {
 		if m.Type != "bind" || pathExists(m.Source) {
 			continue
