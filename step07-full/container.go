@@ -475,7 +475,14 @@ var logsCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		return printLog(os.Stdout, rec, ctx.Bool("follow"))
+		if err := printLog(os.Stdout, rec, ctx.Bool("follow")); err != nil {
+			return err
+		}
+		// Then, on stderr, what the monitor said about its own failures.
+		if own, err := os.ReadFile(filepath.Join(rec.dir(), monitorLogName)); err == nil {
+			os.Stderr.Write(own)
+		}
+		return nil
 	},
 }
 

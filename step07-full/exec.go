@@ -9,8 +9,8 @@
 // container's environment.
 //
 //	exec (host)       open a pidfd of the container's PID 1, and its root;
-//	                  start this binary, read-only (fd 6), "joined",
-//	                  with TINYRUN_JOIN, a pipe as fd 3, the pidfd as fd 4,
+//	                  start this binary, read-only (fd 6), as "tinyrun
+//	                  joined", a pipe as fd 3, the pidfd as fd 4,
 //	                  the root as fd 5; put it in the cgroup; write a byte
 //	                  to fd 3, then the request (execRequest) as JSON
 //	C constructor     read the byte; setns(pidfd), chroot(root), fork, wait;
@@ -199,10 +199,11 @@ func startJoining(rec *record, o containerOptions, s security, command []string,
 	defer wait.Close()
 	cmd = exec.Command("/proc/self/fd/6", "joined") // the read-only binary
 	cmd.Args[0] = programName
-	// Not the user's environment: the child lives in the container's PID
-	// namespace until it execs, and what the command should not have must
-	// not be there to leak into it.
-	cmd.Env = []string{joinVariable + "=1"}
+	// Not the user's environment, nor any: the child lives in the
+	// container's PID namespace until it execs, and what the command
+	// should not have must not be there to leak into it. "joined" is what
+	// tells the C constructor to join (nsenter.go).
+	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.in, stdio.out, stdio.err
 	cmd.ExtraFiles = []*os.File{wait, initHandle, root, binary} // fds 3, 4, 5 and 6
 	cmd.SysProcAttr = &syscall.SysProcAttr{

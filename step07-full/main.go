@@ -318,6 +318,11 @@ func run(c containerConfig) (err error) {
 	// killing the runtime half-way through changing the host.
 	signals := catchSignals()
 	defer signal.Stop(signals)
+	if c.monitor {
+		if err := becomeSubreaper(); err != nil { // monitor.go
+			return err
+		}
+	}
 	rec, spec, err := reserve(c)
 	if err != nil {
 		return err

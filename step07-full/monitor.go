@@ -23,17 +23,20 @@
 // not a Go program: a Go runtime holds some 10 MB (its heap, its threads,
 // the pages of this binary it has touched) for nothing but a wait(2), times
 // every container. So once the container runs, the monitor execs itself
-// (execve(2) keeps the PID, and so the container as its child) with
-// TINYRUN_WAIT set, and the C constructor below, which runs before Go's
-// runtime does, waits for the container, relaying the signals sent to the
-// monitor, and then execs the hidden command "monitor", in Go again, which
-// records the end and releases what the container held. Podman's conmon is
-// written in C for the same reason.
+// (execve(2) keeps the PID, and so the container as its child) as
+// "monitor --wait PID ID", and the C constructor of waiter.go, which runs
+// before Go's runtime does, waits for the container, relaying the signals
+// sent to the monitor, and then execs "monitor --status STATUS ID", in Go
+// again, which records the end and releases what the container held.
+// Podman's conmon is written in C for the same reason.
 //
-//	monitor (Go)   ... started; execve with TINYRUN_WAIT=PID
-//	waiter (C)     waitpid(PID): some hundreds of KB while the container runs
-//	monitor (Go)   the hidden command "monitor": release (main.go) with the
-//	               wait status, then exit
+//	monitor (Go)   ... started; execve "monitor --wait PID ID"
+//	waiter (C)     waitpid: some hundreds of KB while the container runs
+//	monitor (Go)   "monitor --status STATUS ID": release (main.go), exit
+//
+// Like containerd's shim and conmon, the monitor is a subreaper
+// (becomeSubreaper), and, once run -d has returned, writes its own errors
+// to monitor.log in the container's directory, which logs prints.
 //
 // The container's parent-death signal is tied to the monitor (pid.go),
 // whichever of the three it is: a monitor killed with SIGKILL takes its
@@ -45,7 +48,8 @@
 // while the container runs.
 //
 // In ps, the monitor is "tinyrun run --monitor ID" while it starts the
-// container, then "tinyrun monitor ID" while it waits and ends it.
+// container, then "tinyrun monitor --wait PID ID" while it waits, and
+// "tinyrun monitor --status STATUS ID" while it ends it.
 //
 // Read: man 2 setsid, man 2 wait4, man 2 execve, man 7 pipe.
 package main
@@ -59,16 +63,33 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
+	"path/filepath"
 	"strings"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
 
 // monitorStarted is what the monitor writes to run -d once the container runs.
 const monitorStarted = "started\n"
+
+// monitorLogName is the file, in the container's directory, where the
+// monitor writes its own errors once run -d has returned.
+const monitorLogName = "monitor.log"
+
+// becomeSubreaper makes the monitor the parent of whatever process of its
+// container is orphaned outside the container's PID namespace, as
+// containerd's shim and conmon are (man 2 prctl, PR_SET_CHILD_SUBREAPER;
+// kept across execve): it reaps them (waiter.go), and none is left to the
+// host's PID 1.
+func becomeSubreaper() error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("monitor: prctl(PR_SET_CHILD_SUBREAPER): %w", err)
+	}
+	return nil
+}
 
 // startMonitor starts the monitor of container c, which runs it; it returns
 // once the container runs, after printing its ID, or with the monitor's
@@ -175,9 +196,18 @@ func logStdio(rec *record) (*containerStdio, error) {
 			} else {
 				fmt.Fprintln(os.Stderr, failed)
 			}
-			// /dev/null over fd 2 closes the pipe; failing that, closing it does.
-			if unix.Dup2(int(null.Fd()), 2) != nil {
+			// The monitor's own errors from here on go to monitor.log, in
+			// the container's directory (logs prints it); this closes
+			// the pipe too. Failing that, /dev/null, or closing fd 2.
+			own, err := os.OpenFile(filepath.Join(rec.dir(), monitorLogName), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+			if err != nil {
+				own = null
+			}
+			if unix.Dup2(int(own.Fd()), 2) != nil {
 				unix.Close(2)
+			}
+			if own != null {
+				own.Close()
 			}
 		},
 		close: func() { log.Close(); null.Close() },
@@ -186,11 +216,15 @@ func logStdio(rec *record) (*containerStdio, error) {
 
 // monitorCommand is the monitor once its container has ended: it releases
 // what run reserved, as run does at its end, with the wait status the
-// waiter passed on.
+// waiter passed on in its arguments.
 var monitorCommand = &cli.Command{
 	Name:   "monitor",
 	Usage:  "record how a detached container ended, and release it (the monitor runs it; do not call it yourself)",
 	Hidden: true,
+	Flags: []cli.Flag{
+		&cli.IntFlag{Name: "status", Value: -1, Usage: "the container's wait status, from the waiter"},
+		&cli.IntFlag{Name: "wait", Usage: "the PID the waiter waits for (only the C waiter reads it)"},
+	},
 	Action: func(ctx *cli.Context) error {
 		rec, err := readRecord(ctx.Args().Get(0))
 		if err != nil {
@@ -200,11 +234,39 @@ var monitorCommand = &cli.Command{
 		if self, err := thisProcess(); err != nil || self != rec.Owner {
 			return fmt.Errorf("monitor: not the monitor of container %s (its monitor is PID %d)", rec.ID, rec.Owner.PID)
 		}
-		status, err := strconv.Atoi(os.Getenv("TINYRUN_WAIT_STATUS"))
-		if err != nil || status < 0 {
+		status := ctx.Int("status")
+		if ctx.IsSet("wait") || status < 0 {
 			return release(rec, errors.New("the monitor lost its container: no wait status"))
 		}
-		how := explainExit(waitStatusError(syscall.WaitStatus(status)), rec.Cgroup, os.Getenv("TINYRUN_MEMORY"))
-		return errors.Join(how, release(rec, how))
+		l, err := bundleLimits(rec)
+		if err != nil {
+			return errors.Join(err, release(rec, err))
+		}
+		how := explainExit(waitStatusError(syscall.WaitStatus(status)), rec.Cgroup, l.memoryString())
+		if err := release(rec, how); err != nil {
+			return err // its own failure: to monitor.log
+		}
+		// The container's end, with its reason, is in the record: the
+		// monitor exits with its status (run -d reports a command that
+		// could not start by it), and prints nothing.
+		var code exitStatus
+		if errors.As(how, &code) {
+			return code
+		}
+		return nil
 	},
+}
+
+// bundleLimits reads the limits of rec's container from its bundle's
+// config.json: the spec says what the container was made with.
+func bundleLimits(rec *record) (limits, error) {
+	data, err := os.ReadFile(filepath.Join(rec.dir(), "config.json"))
+	if err != nil {
+		return limits{}, fmt.Errorf("monitor: read the spec: %w", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil || spec.Linux == nil {
+		return limits{}, fmt.Errorf("monitor: read the spec: %v", err)
+	}
+	return limitsOf(spec.Linux.Resources)
 }

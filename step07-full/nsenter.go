@@ -13,7 +13,8 @@ package main
 // nsexec does it.
 //
 // joinContainer runs in every start of this binary, and does nothing unless
-// exec set TINYRUN_JOIN in the environment. Then:
+// it is started as "tinyrun joined", exec's child (the C library passes a
+// constructor the program's arguments). Then:
 //
 //	1. read a byte from fd 3: exec writes it once it has put this process
 //	   in the container's cgroup, which its children inherit, followed by
@@ -71,8 +72,8 @@ static void relay(int sig, siginfo_t *info, void *context) {
 	errno = saved;
 }
 
-__attribute__((constructor)) static void joinContainer(void) {
-	if (getenv("TINYRUN_JOIN") == NULL)
+__attribute__((constructor)) static void joinContainer(int argc, char **argv, char **envp) {
+	if (argc != 2 || strcmp(argv[1], "joined") != 0)
 		return;
 	char go;
 	if (read(3, &go, 1) != 1)
@@ -116,9 +117,6 @@ __attribute__((constructor)) static void joinContainer(void) {
 }
 */
 import "C"
-
-// joinVariable is the environment variable that tells joinContainer to join.
-const joinVariable = "TINYRUN_JOIN"
 
 // joinedByConstructor reports whether joinContainer moved this process into
 // a container. Without cgo this file is left out of the build, and

@@ -4,10 +4,6 @@ package main
 
 import "errors"
 
-// joinVariable is the environment variable that tells nsenter.go's
-// constructor to join; without cgo there is none to read it.
-const joinVariable = "TINYRUN_JOIN"
-
 // joinedByConstructor: without cgo, nothing joins a container before Go
 // starts, and Go cannot join a mount namespace itself (nsenter.go).
 func joinedByConstructor() bool { return false }

@@ -443,13 +443,15 @@ func joinNamespaces(spec *specs.Spec) error {
 		if ns.Path == "" {
 			continue
 		}
-		f, err := os.Open(ns.Path)
+		// unix.Open, not os.Open: no descriptor of Go's poller is left
+		// open in init (a -w of /proc/self/fd/N finds none, chapter 08).
+		fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return fmt.Errorf("join the %s namespace: %w", ns.Type, err)
+			return fmt.Errorf("join the %s namespace %s: %w", ns.Type, ns.Path, err)
 		}
-		// The flag makes setns check that f is a namespace of this type.
-		err = unix.Setns(int(f.Fd()), int(namespaceCloneFlags[ns.Type]))
-		f.Close()
+		// The flag makes setns check that fd is a namespace of this type.
+		err = unix.Setns(fd, int(namespaceCloneFlags[ns.Type]))
+		unix.Close(fd)
 		if err != nil {
 			return fmt.Errorf("join the %s namespace %s: %w (is it a %s namespace, such as /run/netns/NAME?)", ns.Type, ns.Path, err, ns.Type)
 		}

@@ -34,11 +34,14 @@ static void passOn(int sig, siginfo_t *info, void *context) {
 	errno = saved;
 }
 
+// waitForContainer runs in every start of this binary, and does nothing
+// unless it is started as "tinyrun monitor --wait PID ID" (waitAsMonitor).
+// The monitor is a subreaper (monitor.go): any process handed to it is
+// reaped too, until the container is.
 __attribute__((constructor)) static void waitForContainer(int argc, char **argv, char **envp) {
-	const char *pid = getenv("TINYRUN_WAIT");
-	if (pid == NULL)
+	if (argc != 5 || strcmp(argv[1], "monitor") != 0 || strcmp(argv[2], "--wait") != 0)
 		return;
-	pid_t child = atoi(pid);
+	pid_t child = atoi(argv[3]);
 	// Still a child, not reaped: the pidfd is of the container itself.
 	container = syscall(SYS_pidfd_open, child, 0);
 	if (container < 0)
@@ -48,17 +51,20 @@ __attribute__((constructor)) static void waitForContainer(int argc, char **argv,
 	for (size_t i = 0; i < sizeof relayed / sizeof relayed[0]; i++)
 		sigaction(relayed[i], &action, NULL);
 	int status;
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
+	for (;;) {
+		pid_t reaped = waitpid(-1, &status, 0);
+		if (reaped == child)
+			break;
+		if (reaped < 0 && errno != EINTR) {
 			status = -1; // not a child: "monitor" reports it
 			break;
 		}
 	}
+	// The end, in Go again, told the status in its arguments.
 	char text[16];
 	snprintf(text, sizeof text, "%d", status);
-	setenv("TINYRUN_WAIT_STATUS", text, 1);
-	unsetenv("TINYRUN_WAIT");
-	execv("/proc/self/exe", argv); // the same arguments: "monitor ID"
+	char *end[] = {argv[0], "monitor", "--status", text, argv[4], NULL};
+	execv("/proc/self/exe", end);
 	fprintf(stderr, "tinyrun: exec the end of the monitor: %s\n", strerror(errno));
 	_exit(125);
 }
@@ -75,12 +81,11 @@ import (
 )
 
 // waitAsMonitor makes the monitor, once its container runs, the C waiter
-// above: it execs this binary again, as "monitor ID", with TINYRUN_WAIT
-// naming the container's PID 1, and the memory limit for the OOM message.
-// It returns only if the exec fails. The waiter relays the monitor's
-// signals itself: signals is not needed here.
+// above: it execs this binary again, as "monitor --wait PID ID", PID the
+// container's PID 1. It returns only if the exec fails. The waiter relays
+// the monitor's signals itself, and the end finds the limits in the
+// bundle's config.json: signals and l are not needed here.
 func waitAsMonitor(cmd *exec.Cmd, rec *record, l limits, signals chan os.Signal) error {
-	env := append(os.Environ(), "TINYRUN_WAIT="+strconv.Itoa(cmd.Process.Pid), "TINYRUN_MEMORY="+l.memoryString())
-	err := unix.Exec("/proc/self/exe", []string{programName, "monitor", rec.ID}, env)
+	err := unix.Exec("/proc/self/exe", []string{programName, "monitor", "--wait", strconv.Itoa(cmd.Process.Pid), rec.ID}, []string{})
 	return killAndWait(cmd, fmt.Errorf("exec the monitor's waiter: %w", err))
 }

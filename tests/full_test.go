@@ -845,6 +845,35 @@ func checkKilledMonitorLeavesAnExitedContainer(t *testing.T, s step) {
 	}
 }
 
+// checkMonitorSpeaksNoEnvironment fails if the monitor of a detached
+// container, as it waits, holds a variable of the runtime's in its
+// environment (its role and its container's PID come in its arguments),
+// or if its stderr, which nobody reads once run -d has returned, goes
+// anywhere but monitor.log in the container's directory.
+func checkMonitorSpeaksNoEnvironment(t *testing.T, s step) {
+	marker := markedSleep()
+	id := s.detached(t, nil, "sleep", marker)
+	defer s.run(t, "rm", "-f", id)
+	init := findMarked(t, marker)
+	monitor, _ := processParent(init)
+	if !isMonitorOf(s, monitor, id) {
+		t.Fatalf("the container's first process (PID %d) has the parent %d, %q: want its monitor", init, monitor, commandLine(monitor))
+	}
+	// The waiter is the last to take over before the container ends.
+	if !waitUntil(5*time.Second, func() bool { return strings.Contains(commandLine(monitor), "--wait") }) {
+		t.Errorf("the monitor (PID %d) shows %q: want 'tinyrun monitor --wait PID ID' as it waits", monitor, commandLine(monitor))
+	}
+	for _, variable := range strings.Split(readFileString(fmt.Sprintf("/proc/%d/environ", monitor)), "\x00") {
+		if strings.HasPrefix(variable, "TINYRUN_") {
+			t.Errorf("the monitor (PID %d) has %q in its environment: a protocol between the runtime's processes goes in arguments or over a descriptor, never the environment", monitor, variable)
+		}
+	}
+	stderr, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/2", monitor))
+	if want := "/run/tinyrun/containers/" + id + "/monitor.log"; stderr != want {
+		t.Errorf("the monitor's stderr is %q: want %q, where its own errors are kept once run -d has returned", stderr, want)
+	}
+}
+
 // isMonitorOf reports whether pid is the monitor of container id: the
 // runtime's binary (by its file, or by the command line it shows, which it
 // may change once the container runs), not a program it started.
