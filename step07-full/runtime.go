@@ -445,7 +445,9 @@ func joinNamespaces(spec *specs.Spec) error {
 		}
 		// unix.Open, not os.Open: no descriptor of Go's poller is left
 		// open in init (a -w of /proc/self/fd/N finds none, chapter 08).
-		fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		// O_NONBLOCK: a FIFO at the path must not hang the container's
+		// start; setns then refuses it.
+		fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 		if err != nil {
 			return fmt.Errorf("join the %s namespace %s: %w", ns.Type, ns.Path, err)
 		}
