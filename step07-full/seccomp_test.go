@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -365,5 +366,33 @@ func TestLoadSeccompProfileRefusesMalformedFiles(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("profile %s: got error %v, want one line that mentions %q", text, err, want)
 		}
+	}
+}
+
+// TestKernelAcceptsTheDefaultFilter installs the default filter in a
+// child process (this test binary again) and makes calls under it: the
+// kernel must take the program, the Go runtime must go on running, and
+// the calls must get the verdicts the interpreter above gives.
+func TestKernelAcceptsTheDefaultFilter(t *testing.T) {
+	if os.Getenv("TINYRUN_SECCOMP_CHILD") == "1" {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := installSeccomp(seccompOf(security{Seccomp: true, Capabilities: defaultCapabilities})); err != nil {
+			t.Fatal(err)
+		}
+		_, _, mbind := unix.Syscall6(unix.SYS_MBIND, 0, 0, 0, 0, 0, 0)
+		_, _, keyctl := unix.Syscall(unix.SYS_KEYCTL, 0, ^uintptr(2), 0)
+		t.Logf("getpid %d, mbind %v, keyctl %v", os.Getpid(), mbind, keyctl)
+		if mbind != unix.EPERM || keyctl != unix.EPERM {
+			t.Fatalf("under the default filter: mbind %v, keyctl %v, want EPERM for both", mbind, keyctl)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKernelAcceptsTheDefaultFilter$", "-test.v")
+	cmd.Env = append(os.Environ(), "TINYRUN_SECCOMP_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("the child under the filter: %v\n%s", err, out)
 	}
 }
