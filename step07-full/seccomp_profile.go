@@ -26,7 +26,9 @@
 //	    mount, unshare, setns ... only with CAP_SYS_ADMIN; clone only
 //	    without CLONE_NEW* flags (SCMP_CMP_MASKED_EQ); clone3 ENOSYS,
 //	    since its flags are in memory, where a filter cannot look
-//	less refusedBeyondDocker's calls
+//	less refusedBeyondDocker's calls: clock_adjtime and name_to_handle_at,
+//	    which Docker allows to all; the keyrings, userfaultfd and io_uring,
+//	    whatever another release of Docker's profile says
 //
 // Read: moby's profiles/seccomp (default.json, seccomp_linux.go), "Seccomp
 // security profiles for Docker", the runtime spec's config-linux.md.
@@ -94,13 +96,12 @@ type dockerCondition struct {
 func errnoValue(n uint) *uint { return &n }
 
 // refusedBeyondDocker are the calls tinyrun's default refuses although
-// Docker's allows them (or may, in another release of its profile), each
+// Docker's allows them, or may in another release of its profile, each
 // with the capability that lets it through again ("": none does). They
 // are the rules of tinyrun's older deny-list that were stricter than
 // Docker's; the capabilities and Docker's profile already refuse the rest.
 var refusedBeyondDocker = []struct{ name, capability string }{
 	// The kernel's keyrings are not namespaced: keys of the host's users.
-	// Docker allows them to every container.
 	{"keyctl", ""}, {"add_key", ""}, {"request_key", ""},
 	// The clock of the whole machine: Docker allows clock_adjtime, which
 	// also reads it, to all; tinyrun only with CAP_SYS_TIME.
@@ -111,8 +112,8 @@ var refusedBeyondDocker = []struct{ name, capability string }{
 	// Page faults handled by the program, a way to stop the kernel
 	// mid-copy that exploits use to win races; and io_uring, whose
 	// operations run without a system call this filter would see. Docker's
-	// profile refuses them too since 2023; they stay here whatever the
-	// next release of it says.
+	// profile refuses these and the keyrings too (io_uring since 2023);
+	// they stay here whatever another release of it says.
 	{"userfaultfd", ""},
 	{"io_uring_setup", ""}, {"io_uring_enter", ""}, {"io_uring_register", ""},
 }

@@ -925,15 +925,15 @@ const refused = "Operation not permitted"
 func checkSeccompDefaultIsDockersAllowList(t *testing.T, s step) {
 	// mbind is in neither tinyrun's old deny-list nor Docker's allow-list
 	// (Docker allows it with CAP_SYS_NICE): only an allow-list refuses it.
-	got, r := probeCalls(t, s, nil, "getpid", "mbind", "keyctl", "io_uring_setup")
-	wantCalls(t, "the probe in a default container", got, r, map[string]string{"getpid": "ok", "mbind": refused, "keyctl": refused, "io_uring_setup": refused})
+	got, r := probeCalls(t, s, nil, "getpid", "mbind", "keyctl", "io_uring_setup", "clock_adjtime")
+	wantCalls(t, "the probe in a default container", got, r, map[string]string{"getpid": "ok", "mbind": refused, "keyctl": refused, "io_uring_setup": refused, "clock_adjtime": refused})
 	got, r = probeCalls(t, s, []string{"--cap-add", "SYS_NICE"}, "mbind")
 	wantCalls(t, "the probe with --cap-add SYS_NICE (Docker's profile allows mbind with it)", got, r, map[string]string{"mbind": "ok"})
 	// Without the filter the same calls get through: the filter refused
 	// them. (Not io_uring_setup: a host may refuse it itself, with the
 	// sysctl kernel.io_uring_disabled.)
-	got, r = probeCalls(t, s, []string{"--security-opt", "seccomp=unconfined"}, "mbind", "keyctl")
-	wantCalls(t, "the probe with --security-opt seccomp=unconfined", got, r, map[string]string{"mbind": "ok", "keyctl": "not refused"})
+	got, r = probeCalls(t, s, []string{"--security-opt", "seccomp=unconfined"}, "mbind", "keyctl", "clock_adjtime")
+	wantCalls(t, "the probe with --security-opt seccomp=unconfined", got, r, map[string]string{"mbind": "ok", "keyctl": "not refused", "clock_adjtime": "ok"})
 }
 
 func checkSeccompRefusesThe32BitDoor(t *testing.T, s step) {
@@ -966,7 +966,7 @@ func dockerProfile(t *testing.T) string {
 
 func checkDockersOwnProfileLoads(t *testing.T, s step) {
 	flags := withProbe(t, "--security-opt", "seccomp="+dockerProfile(t))
-	r := s.runContainer(t, flags, "sh", "-c", probeInside+" getpid mbind keyctl io_uring_setup; echo shell: ok; grep ^Seccomp: /proc/self/status")
+	r := s.runContainer(t, flags, "sh", "-c", probeInside+" getpid mbind keyctl clock_adjtime; echo shell: ok; grep ^Seccomp: /proc/self/status")
 	got := map[string]string{}
 	for _, line := range strings.Split(r.stdout, "\n") {
 		if name, verdict, ok := strings.Cut(line, ": "); ok {
@@ -977,8 +977,9 @@ func checkDockersOwnProfileLoads(t *testing.T, s step) {
 	if r.status != 0 {
 		t.Fatalf("%s: %v", where, r)
 	}
-	// keyctl: Docker allows it, tinyrun's default does not: the file is what applies.
-	wantCalls(t, where, got, r, map[string]string{"getpid": "ok", "shell": "ok", "mbind": refused, "io_uring_setup": refused, "keyctl": "not refused"})
+	// clock_adjtime (a read of the clock): Docker's profile allows it,
+	// tinyrun's default does not: the file is what applies.
+	wantCalls(t, where, got, r, map[string]string{"getpid": "ok", "shell": "ok", "mbind": refused, "keyctl": refused, "clock_adjtime": "ok"})
 	if !strings.Contains(r.stdout, "Seccomp:\t2\n") {
 		t.Errorf("%s: want Seccomp 2 (a filter) in /proc/self/status, got %q", where, findLine(r.stdout, "Seccomp:"))
 	}

@@ -8,6 +8,7 @@
 //	mbind           MPOL_DEFAULT on no memory: changes nothing
 //	keyctl          KEYCTL_GET_KEYRING_ID of the session keyring, not created
 //	io_uring_setup  with no parameters: EFAULT if the kernel gets to it
+//	clock_adjtime   of CLOCK_REALTIME, with no change (modes 0): a read
 //	int80-mbind     mbind again, through amd64's 32-bit door (int $0x80),
 //	                where it is number 274, not 237: a filter that tested
 //	                the number without the architecture would let it in
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
+#include <time.h>
 #include <unistd.h>
 
 // report prints what a call returned: result, or -1 and errno.
@@ -57,6 +60,9 @@ int main(int argc, char **argv) {
 			r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* KEY_SPEC_SESSION_KEYRING */, 0);
 		} else if (strcmp(name, "io_uring_setup") == 0) {
 			r = syscall(SYS_io_uring_setup, 1, NULL);
+		} else if (strcmp(name, "clock_adjtime") == 0) {
+			struct timex t = {0};
+			r = syscall(SYS_clock_adjtime, CLOCK_REALTIME, &t);
 #ifdef __x86_64__
 		} else if (strcmp(name, "int80-mbind") == 0) {
 			r = int80(274); // __NR_mbind of asm/unistd_32.h
