@@ -938,12 +938,16 @@ func checkSeccompDefaultIsDockersAllowList(t *testing.T, s step) {
 
 func checkSeccompRefusesThe32BitDoor(t *testing.T, s step) {
 	if runtime.GOARCH != "amd64" {
-		t.Skipf("%s: the probe makes 32-bit calls on amd64 only; the unit tests of step07-full check the filter's architecture test", runtime.GOARCH)
+		t.Fatalf("%s: this check makes 32-bit calls on amd64 only (int $0x80), so it cannot say here whether a 32-bit call gets past the filter; the unit tests of step07-full check the filter's architecture test", runtime.GOARCH)
 	}
 	open, r := probeCalls(t, s, []string{"--security-opt", "seccomp=unconfined"}, "int80-mbind")
 	if open["int80-mbind"] == "" {
 		if r.status == 128+int(unix.SIGSEGV) {
-			t.Logf("this kernel refuses int $0x80 itself (ia32 emulation is off: SIGSEGV without a filter): no 32-bit door for the filter to close here")
+			// The claim holds (no 32-bit call runs in a container), but
+			// by the kernel, not the filter: say so. Debian's stock
+			// kernel, which make test-vm boots, has the door open, and
+			// there the filter is what closes it.
+			t.Logf("this kernel refuses int $0x80 itself (ia32 emulation is off: SIGSEGV without a filter): no 32-bit call runs here, filter or not; make test-vm checks the filter on a kernel that takes them")
 			return
 		}
 		t.Fatalf("the probe's int $0x80 without a filter printed nothing: %v", r)
