@@ -56,6 +56,21 @@ bin/attacks: examples/attacks/main.go | go-found
 bin/swap: examples/swap/main.go | go-found
 	CGO_ENABLED=0 $(GO) build -o $@ ./examples/swap
 
+# The system calls the seccomp checks make inside containers (tests/security_test.go):
+# C for its int $0x80, linked statically (no C library in the rootfs).
+bin/syscall-probe: examples/syscall-probe/main.c
+	@mkdir -p bin
+	gcc -static -O2 -Wall -o $@ examples/syscall-probe/main.c
+
+# Docker's own seccomp profile, default.json, which a check loads with
+# --security-opt seccomp=FILE: the file of the module step07-full's default
+# is generated from (scripts/seccompgen), from the module cache.
+DOCKER_PROFILE_MODULE = github.com/moby/profiles/seccomp@v0.1.0
+bin/docker-default.json: | go-found
+	@mkdir -p bin
+	dir=$$($(GO) mod download -json $(DOCKER_PROFILE_MODULE) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && \
+	  test -n "$$dir" && cp "$$dir/default.json" $@ && chmod 644 $@
+
 # The failed setns(2) from Go of docs/07-full.md; no C library needed either.
 bin/setns-from-go: examples/setns-from-go/main.go | go-found
 	CGO_ENABLED=0 $(GO) build -o $@ ./examples/setns-from-go
@@ -82,14 +97,14 @@ shell: deps build rootfs ## an interactive shell in a container of step STEP, e.
 	  elif [ "$(STEP_DIR)" \> "step06" ]; then $(MAKE) -s image && bin/$(STEP_DIR) run --hostname $(STEP_DIR) busybox sh; \
 	  else bin/$(STEP_DIR) run --hostname $(STEP_DIR) sh; fi
 
-test: deps build rootfs bin/chroot-escape bin/setns-from-go bin/attacks bin/swap ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
+test: deps build rootfs bin/chroot-escape bin/setns-from-go bin/attacks bin/swap bin/syscall-probe bin/docker-default.json ## run the whole test suite: unit tests, every step's checks, the chapters' transcripts (root)
 	$(GO) test -count=1 $(addprefix ./,$(STEPS))
 	cd tests && $(GO) test -count=1 -timeout 20m
 
 bench: deps build rootfs ## time a container start, side by side: the kernel floor, runc, each step (root)
 	@bash scripts/bench.sh
 
-test-vm: deps build rootfs bin/chroot-escape bin/attacks bin/swap ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
+test-vm: deps build rootfs bin/chroot-escape bin/attacks bin/swap bin/syscall-probe bin/docker-default.json ## the steps' checks in a VM booting Debian 12's stock kernel with cgroup v2 (root)
 	GO=$(GO) bash scripts/test-vm.sh
 
 # The workshop: make exercise STEP=3 writes exercise/step03-mount, step 03's
@@ -106,7 +121,7 @@ exercise: go-found ## make your workspace exercise/stepNN-*: step STEP with its 
 # exists, else bin/step03-*; add BIN=path/to/binary to grade another build,
 # or DIR=path/to/step (a directory inside this module) to build one.
 CHECK_DIR = $(or $(DIR),$(if $(BIN),,$(if $(wildcard exercise/$(STEP_DIR)/main.go),exercise/$(STEP_DIR))))
-check: deps build rootfs bin/chroot-escape bin/attacks bin/swap ## grade step STEP with PASS/FAIL and hints: your exercise/ workspace, or bin/ [BIN=path | DIR=path] (root)
+check: deps build rootfs bin/chroot-escape bin/attacks bin/swap bin/syscall-probe bin/docker-default.json ## grade step STEP with PASS/FAIL and hints: your exercise/ workspace, or bin/ [BIN=path | DIR=path] (root)
 	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
 	@echo "grading $(or $(BIN),$(CHECK_DIR),bin/$(STEP_DIR)) as $(STEP_DIR)"
 	@# The messages keep what each check saw; their place in the tests'

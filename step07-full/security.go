@@ -12,7 +12,8 @@
 //	masked paths     /proc files that show or change the host, covered (maskPaths)
 //	nodev            a device node of the image or a volume cannot be opened
 //	                 (mountOverlay, bindVolumes): only /dev's few are usable
-//	seccomp          a filter refusing the system calls no container needs (seccomp.go)
+//	seccomp          an allow-list of system calls, Docker's default profile
+//	                 (seccomp.go, seccomp_profile.go)
 //	no_new_privs     with --security-opt no-new-privileges: no setuid program
 //	                 gains anything (man 2 prctl, PR_SET_NO_NEW_PRIVS)
 //	read-only binary the container's first process and exec's run from this
@@ -49,15 +50,19 @@ type security struct {
 	Capabilities    []string `json:"capabilities"` // what root keeps, by name (capabilityNumbers); all with Privileged
 	Privileged      bool     `json:"privileged,omitempty"`
 	NoNewPrivileges bool     `json:"noNewPrivileges,omitempty"`
-	Seccomp         bool     `json:"seccomp"`        // the filter of seccomp.go; false: unconfined
+	Seccomp         bool     `json:"seccomp"`        // a filter (seccomp.go); false: unconfined
 	User            string   `json:"user,omitempty"` // -u as given, looked up in the container
+
+	// The filter of --security-opt seccomp=FILE, resolved for Capabilities;
+	// nil: tinyrun's default (seccompOf).
+	SeccompProfile *specs.LinuxSeccomp `json:"seccompProfile,omitempty"`
 }
 
 var (
 	capAddFlag      = &cli.StringSliceFlag{Name: "cap-add", Usage: "give root in the container a capability it lacks by default: NET_ADMIN, SYS_TIME, ... or ALL (man 7 capabilities)"}
 	capDropFlag     = &cli.StringSliceFlag{Name: "cap-drop", Usage: "take a capability from root in the container: CHOWN, NET_RAW, ... or ALL"}
 	privilegedFlag  = &cli.BoolFlag{Name: "privileged", Usage: "switch the defences off: every capability, no seccomp filter, /proc unmasked (for a throwaway VM only)"}
-	securityOptFlag = &cli.StringSliceFlag{Name: "security-opt", Usage: "no-new-privileges (setuid programs gain nothing), or seccomp=unconfined (no system-call filter)"}
+	securityOptFlag = &cli.StringSliceFlag{Name: "security-opt", Usage: "no-new-privileges (setuid programs gain nothing), seccomp=FILE (the system-call filter of a Docker seccomp profile, such as Docker's default.json), or seccomp=unconfined (no filter)"}
 	userFlag        = &cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run the command as UID[:GID] or NAME[:GROUP] of the container's /etc/passwd and /etc/group (default root)"}
 )
 
@@ -94,16 +99,23 @@ var defaultCapabilities = []string{
 // parseSecurity checks run's security flags, before anything is created.
 func parseSecurity(ctx *cli.Context) (security, error) {
 	s := security{Privileged: ctx.Bool("privileged"), Seccomp: true, User: ctx.String("user")}
+	profile := "" // seccomp=FILE's file
 	for _, opt := range ctx.StringSlice("security-opt") {
-		switch opt {
-		case "no-new-privileges", "no-new-privileges=true", "no-new-privileges:true":
+		file, isSeccomp := strings.CutPrefix(opt, "seccomp=")
+		if !isSeccomp {
+			file, isSeccomp = strings.CutPrefix(opt, "seccomp:")
+		}
+		switch {
+		case opt == "no-new-privileges", opt == "no-new-privileges=true", opt == "no-new-privileges:true":
 			s.NoNewPrivileges = true
-		case "no-new-privileges=false", "no-new-privileges:false":
+		case opt == "no-new-privileges=false", opt == "no-new-privileges:false":
 			s.NoNewPrivileges = false
-		case "seccomp=unconfined", "seccomp:unconfined":
-			s.Seccomp = false
+		case isSeccomp && file == "unconfined":
+			s.Seccomp, profile = false, ""
+		case isSeccomp && file != "":
+			s.Seccomp, profile = true, file
 		default:
-			return s, fmt.Errorf("--security-opt %q: tinyrun knows no-new-privileges and seccomp=unconfined", opt)
+			return s, fmt.Errorf("--security-opt %q: tinyrun knows no-new-privileges, seccomp=FILE (a Docker seccomp profile) and seccomp=unconfined", opt)
 		}
 	}
 	if err := checkUser(s.User); err != nil {
@@ -143,6 +155,18 @@ func parseSecurity(ctx *cli.Context) (security, error) {
 		return s, errors.New("--cap-add: MKNOD is never given: tinyrun keeps no list of allowed devices in the cgroup, so a node made with it would open any device of the host (with --cap-add ALL, add --cap-drop MKNOD)")
 	}
 	s.Capabilities = sortedNames(keep)
+	if s.Seccomp && profile != "" {
+		// As Docker does: the profile's conditions on capabilities are
+		// resolved for the ones this container keeps, here, once.
+		filter, err := loadSeccompProfile(profile, s.Capabilities)
+		if err == nil {
+			_, err = filterProgram(filter) // what tinyrun cannot compile, refused now
+		}
+		if err != nil {
+			return s, fmt.Errorf("--security-opt seccomp=%s: %w", profile, err)
+		}
+		s.SeccompProfile = filter
+	}
 	return s, nil
 }
 

@@ -72,6 +72,9 @@ var badInputs = []badInput{
 	{6, []string{"rmi", "nosuchimage"}, "nosuchimage"},
 	{6, []string{"rmi", "a", "b"}, "image"},
 	{6, []string{"images", "--nosuchflag"}, "nosuchflag"},
+	{7, []string{"run", "--security-opt", "seccomp=/nonexistent.json", "true"}, "/nonexistent.json"},
+	{7, []string{"run", "--security-opt", "seccomp=/etc/hostname", "true"}, "not a seccomp profile"},
+	{7, []string{"run", "--security-opt", "seccomp=", "true"}, "seccomp="},
 }
 
 func checkBadInputIsOneClearLine(t *testing.T, s step) {
