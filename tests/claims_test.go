@@ -17,11 +17,7 @@ import (
 // chrootEscape is the chapter 03 program that leaves a chroot (make builds it).
 func chrootEscape(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(repoRoot, "bin", "chroot-escape")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s is missing: run 'make bin/chroot-escape' (make test builds it)", path)
-	}
-	return path
+	return builtFile(t, "chroot-escape", "") // security_test.go
 }
 
 func checkChrootEscapeStaysInside(t *testing.T, s step) {

@@ -848,8 +848,9 @@ func checkKilledMonitorLeavesAnExitedContainer(t *testing.T, s step) {
 // checkMonitorSpeaksNoEnvironment fails if the monitor of a detached
 // container, as it waits, holds a variable of the runtime's in its
 // environment (its role and its container's PID come in its arguments),
-// or if its stderr, which nobody reads once run -d has returned, goes
-// anywhere but monitor.log in the container's directory.
+// if its stderr, which nobody reads once run -d has returned, goes
+// anywhere but monitor.log in the container's directory, or if logs does
+// not print what is there.
 func checkMonitorSpeaksNoEnvironment(t *testing.T, s step) {
 	marker := markedSleep()
 	id := s.detached(t, nil, "sleep", marker)
@@ -868,9 +869,24 @@ func checkMonitorSpeaksNoEnvironment(t *testing.T, s step) {
 			t.Errorf("the monitor (PID %d) has %q in its environment: a protocol between the runtime's processes goes in arguments or over a descriptor, never the environment", monitor, variable)
 		}
 	}
+	log := "/run/tinyrun/containers/" + id + "/monitor.log"
 	stderr, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/2", monitor))
-	if want := "/run/tinyrun/containers/" + id + "/monitor.log"; stderr != want {
-		t.Errorf("the monitor's stderr is %q: want %q, where its own errors are kept once run -d has returned", stderr, want)
+	if stderr != log {
+		t.Errorf("the monitor's stderr is %q: want %q, where its own errors are kept once run -d has returned", stderr, log)
+	}
+	// What the monitor writes there, logs shows, on stderr after the log.
+	said := "tinyrun: a line the check wrote where the monitor's errors go\n"
+	f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatalf("open %s: %v", log, err)
+	}
+	_, err = f.WriteString(said)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.run(t, "logs", id); r.status != 0 || r.stderr != said {
+		t.Errorf("logs %s, with a line in monitor.log: want status 0 and that line on stderr, got %v", id, r)
 	}
 }
 

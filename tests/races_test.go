@@ -47,11 +47,7 @@ const swapInside = "/swap"
 // swapTool is examples/swap, built statically by make bin/swap.
 func swapTool(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(repoRoot, "bin", "swap")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s is missing: run 'make bin/swap' (make test builds it)", path)
-	}
-	return path
+	return builtFile(t, "swap", "") // security_test.go
 }
 
 // swapping is one swap process of the attacker: it swaps the paths a and

@@ -211,7 +211,8 @@ func useTinyrunCgroup(t *testing.T, bundle string) {
 // create leaves the command waiting, its PID in the pid file and no
 // runtime process as its parent; start runs it; state says the spec's
 // status; kill signals it; delete removes it; and each verb refuses in
-// the states where runc refuses.
+// the states where runc refuses. Then a create that fails half-way must
+// leave nothing.
 func checkRuntimeVerbsAsRuncHasThem(t *testing.T, s step) {
 	runc := runcRuntime(t)
 	id := "tinyrun-test-" + strconv.FormatUint(uint64(rand.Uint32()), 16)
@@ -233,6 +234,20 @@ func checkRuntimeVerbsAsRuncHasThem(t *testing.T, s step) {
 		t.Errorf("the container's output: runc's %q, tinyrun runtime's %q", fromRunc.output, fromTinyrun.output)
 	}
 	assertHostAsFound(t, "tinyrun runtime create, start, kill, delete")
+
+	// A create that fails once init is made (the pid file cannot be
+	// written) takes everything back: no record, no cgroup, no process.
+	rt := s.tinyrunRuntime(t)
+	pidFile := "/nonexistent/tinyrun-test/pid"
+	r := rt.verb(t, nil, "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	if r.status != 125 || !oneLine(r.stderr) || !strings.Contains(r.stderr, pidFile) {
+		t.Errorf("%s create --pid-file %s: want status 125 and one line naming the pid file, got %v", rt.name, pidFile, r)
+	}
+	if r := rt.verb(t, nil, "state", id); r.status == 0 {
+		t.Errorf("%s state %s after a create that failed: want it gone, got %v", rt.name, id, r)
+		rt.verb(t, nil, "delete", "--force", id)
+	}
+	assertHostAsFound(t, "tinyrun runtime create with a pid file it cannot write")
 }
 
 // checkRuntimeJoinsANamespaceByPath fails unless a spec's network
@@ -291,5 +306,6 @@ func runtimeBadInputs() []struct {
 		{[]string{"runtime", "kill", noSuchThing, "NOSIG"}, "NOSIG"},
 		{[]string{"runtime", "delete", noSuchThing}, "does not exist"},
 		{[]string{"runtime", "nosuchverb"}, "nosuchverb"},
+		{[]string{"runtime", "spec", "--bundle", "/nonexistent"}, "/nonexistent"},
 	}
 }

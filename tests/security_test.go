@@ -29,14 +29,21 @@ import (
 // attacksInside is where the checks bind-mount the attack tool.
 const attacksInside = "/attacks"
 
+// builtFile is bin/NAME, which make test builds for the checks (a helper
+// program, or a file it copies); a check that needs it fails without it.
+func builtFile(t *testing.T, name, needs string) string {
+	t.Helper()
+	path := filepath.Join(repoRoot, "bin", name)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s is missing: run 'make bin/%s' (make test makes it%s)", path, name, needs)
+	}
+	return path
+}
+
 // attacksTool is examples/attacks, built statically by make bin/attacks.
 func attacksTool(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(repoRoot, "bin", "attacks")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s is missing: run 'make bin/attacks' (make test builds it)", path)
-	}
-	return path
+	return builtFile(t, "attacks", "")
 }
 
 // withAttacks returns the flags of a container that has the attack tool
@@ -875,11 +882,7 @@ const probeInside = "/probe"
 // syscallProbe is examples/syscall-probe, built statically by make bin/syscall-probe.
 func syscallProbe(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(repoRoot, "bin", "syscall-probe")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s is missing: run 'make bin/syscall-probe' (make test builds it; it needs gcc and libc6-dev)", path)
-	}
-	return path
+	return builtFile(t, "syscall-probe", "; it needs gcc and libc6-dev")
 }
 
 // withProbe returns the flags of a container that has the probe and no
@@ -961,11 +964,7 @@ func checkSeccompRefusesThe32BitDoor(t *testing.T, s step) {
 // dockerProfile is Docker's own default.json, copied by make bin/docker-default.json.
 func dockerProfile(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(repoRoot, "bin", "docker-default.json")
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s is missing: run 'make bin/docker-default.json' (make test makes it, from the Go module cache)", path)
-	}
-	return path
+	return builtFile(t, "docker-default.json", ", from the Go module cache")
 }
 
 func checkDockersOwnProfileLoads(t *testing.T, s step) {
