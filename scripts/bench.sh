@@ -232,7 +232,6 @@ detached() {
 	end=${EPOCHREALTIME/./}
 	[ ! -s "$work/errors" ] || { echo "bench: run -d failed: $(head -n 1 "$work/errors")" >&2; exit 1; }
 	local started=$(((end - start) / 1000))
-	# The monitors: the runtimes whose command line has --monitor.
 	# The monitors, as they wait: "tinyrun monitor --wait PID ID" (monitor.go).
 	monitors=$(pgrep -f -- "^$programName monitor " || true)
 	rss=$(for p in $monitors; do awk '/^VmRSS:/ {print $2}' "/proc/$p/status"; done | sort -n)

@@ -60,8 +60,9 @@ var (
 	nameFlag        = &cli.StringFlag{Name: "name", Usage: "a name for the container, for the other commands (default: its ID)"}
 	envFlag         = &cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set a variable in the container: K=V (repeatable)"}
 	workdirFlag     = &cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "the directory the command starts in, made if missing (default /)", Value: "/"}
-	// monitorFlag is how run -d starts its monitor: the same run, told the
-	// container's ID and that it is the monitor (monitor.go).
+	// monitorFlag is how the monitor (tinyrun monitor ID, monitor.go) runs
+	// its container with run's own flags and checks: told the container's
+	// ID, and that it is the monitor.
 	monitorFlag = &cli.StringFlag{Name: "monitor", Hidden: true}
 	// createOnlyFlag tells create's monitor to stop at created (start.go).
 	createOnlyFlag = &cli.BoolFlag{Name: "create-only", Hidden: true}
@@ -226,10 +227,11 @@ func (rec *record) started(pid1 process) error {
 }
 
 // ended records how the container ended and gives back what it held while
-// it ran: its cgroup, its network namespace, and its address and ports (settle gives them back once
-// the record no longer holds them). Its layer and log stay, for logs and
-// commit, until rm; with --rm, teardown removes everything now. The
-// caller holds the lock.
+// it ran (giveBack). Its layer and log stay, for logs and commit, until rm;
+// with --rm, teardown removes everything now. A record that holds an exit
+// already keeps it: reclaim calls ended again for a container whose owner
+// was killed after recording its end but before giving back what it held
+// (stopped, not yet released: status.go). The caller holds the lock.
 func (rec *record) ended(code int, reason string) error {
 	// A container that never started has nothing to keep: the state
 	// machine's "created, then gone".
@@ -238,11 +240,24 @@ func (rec *record) ended(code int, reason string) error {
 	}
 	// The exit first: if what follows fails, a later reclaim must not
 	// overwrite it with a guess.
-	rec.Exit = &exit{Code: code, Reason: reason, Time: time.Now()}
-	if err := rec.save(); err != nil {
+	if rec.Exit == nil {
+		rec.Exit = &exit{Code: code, Reason: reason, Time: time.Now()}
+		if err := rec.save(); err != nil {
+			return err
+		}
+	}
+	stopAfter("ended")
+	return rec.giveBack()
+}
+
+// giveBack gives back what a stopped container held while it ran: its
+// cgroup, its network namespace, and its address and ports (settle gives
+// them back once the record no longer holds them). Safe to repeat.
+func (rec *record) giveBack() error {
+	if err := rec.Cgroup.remove(); err != nil {
 		return err
 	}
-	if err := rec.Cgroup.remove(); err != nil {
+	if err := rec.removeMonitorCgroup(); err != nil {
 		return err
 	}
 	if err := removeNetworkNamespace(rec.Netns); err != nil {
@@ -250,20 +265,6 @@ func (rec *record) ended(code int, reason string) error {
 	}
 	rec.Cgroup, rec.Network, rec.Netns = nil, nil, ""
 	return rec.save()
-}
-
-// reclaimContainer ends a record whose owner is gone, killed with SIGKILL:
-// its container died with it, killed by the same signal (pid.go). It keeps
-// the record, as exited, unless it has --rm or never started. The caller
-// holds the lock.
-func reclaimContainer(rec *record) (kept bool, err error) {
-	if rec.Init.PID == 0 {
-		return false, teardown(rec)
-	}
-	if err := rec.ended(128+int(unix.SIGKILL), "its runtime was killed"); err != nil {
-		return false, err
-	}
-	return !rec.Remove, nil
 }
 
 // exitCode is how the container ended, as ps shows it: the recorded code, or

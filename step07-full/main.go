@@ -83,17 +83,9 @@ var runCommand = &cli.Command{
 // runAction is run's, and create's with create set: the container is made,
 // and its command waits for start (start.go).
 func runAction(ctx *cli.Context, create bool) error {
-	id := ctx.String("monitor") // a monitor runs the container run -d named
+	id := ctx.String("monitor") // a monitor runs the container run -d named (monitor.go)
 	if id != "" && !containerIDPattern.MatchString(id) {
 		return fmt.Errorf("--monitor %q: not a container ID (run -d starts the monitor; do not call it yourself)", id)
-	}
-	if id != "" && ctx.NArg() == 0 {
-		// The monitor: run's arguments are on stdin (monitor.go).
-		args, err := readMonitorArgs()
-		if err != nil {
-			return err
-		}
-		return ctx.App.Run(append([]string{programName, "run", "--monitor", id}, args...))
 	}
 	if ctx.NArg() < 2 {
 		return fmt.Errorf("want an image and a command: try '%s %s busybox sh'", programName, ctx.Command.Name)
@@ -216,6 +208,7 @@ var cleanupCommand = &cli.Command{
 					_, damaged := readRecord(rec.ID)
 					err = errors.Join(err, damaged)
 				}
+				err = errors.Join(err, rec.unreclaimed) // kept, to be tried again
 			}
 			return err
 		})
@@ -450,6 +443,11 @@ func reserve(c containerConfig) (rec *record, spec *specs.Spec, err error) {
 		}
 		if err := createCgroupOf(rec, spec); err != nil {
 			return errors.Join(err, teardown(rec), settle(live))
+		}
+		if c.monitor {
+			if err := joinMonitorCgroup(rec); err != nil { // monitor.go
+				return errors.Join(err, teardown(rec), settle(live))
+			}
 		}
 		stopAfter("cgroup")
 		return nil

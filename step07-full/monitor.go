@@ -3,18 +3,20 @@
 // A container started with run -d must outlive the command that started
 // it, yet something has to stay its parent: to reap it (wait(2)) and so
 // learn how it ended, to record that, and to give back what it held. Docker
-// has containerd-shim for this, one per container; tinyrun has a monitor,
-// which is this same binary running the same run, with one difference: the
-// container's stdin is /dev/null and its stdout and stderr go to its log.
+// has containerd-shim for this, one per container, and podman has conmon;
+// tinyrun has a monitor, a command of its own, "tinyrun monitor ID", which
+// runs the container as run would, with one difference: the container's
+// stdin is /dev/null and its stdout and stderr go to its log.
 //
 //	run -d   checks the flags, starts the monitor in a session of its own
 //	         (setsid), with its stderr on a pipe, and waits on that pipe;
-//	         the monitor's command line is "run --monitor ID": the rest of
-//	         run's arguments cross its stdin, a pipe, as a JSON list, since
+//	         the monitor's command line is "monitor ID": run's arguments
+//	         cross its stdin, a pipe, as a JSON list, since
 //	         every user of the host can read a process's arguments
 //	         (/proc/PID/cmdline), and -e values are often secrets
-//	monitor  reserve, start, connect as in run; once the container runs it
-//	         writes "started" and closes the pipe; then waits and releases
+//	monitor  reserve, start, connect as in run, and moves itself into a
+//	         cgroup of its own (joinMonitorCgroup); once the container runs
+//	         it writes "started" and closes the pipe; then waits and releases
 //	run -d   reads "started": prints the ID and exits; anything else is the
 //	         monitor's error, which it prints as its own
 //
@@ -47,7 +49,7 @@
 // monitor waits in Go instead (waiter_nocgo.go), and keeps its Go runtime
 // while the container runs.
 //
-// In ps, the monitor is "tinyrun run --monitor ID" while it starts the
+// In ps, the monitor is "tinyrun monitor ID" while it starts the
 // container, then "tinyrun monitor --wait PID ID" while it waits, and
 // "tinyrun monitor --status STATUS ID" while it ends it.
 //
@@ -64,6 +66,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -91,6 +94,65 @@ func becomeSubreaper() error {
 	return nil
 }
 
+// monitorCgroupSuffix names the monitor's own cgroup, beside its
+// container's: tinyrun/ID-monitor.
+const monitorCgroupSuffix = "-monitor"
+
+// joinMonitorCgroup moves the monitor into a cgroup of its own, in the
+// memory and pids hierarchies (those a monitor uses; its container's
+// limits are not its own), as containerd puts its shims and podman its
+// conmons in cgroups of their own: out of its caller's, a login session's
+// (which systemd may kill whole at logout), and counted apart from its
+// container. Recorded first, as every cgroup is (createCgroup). The caller
+// holds the lock: the parent, tinyrun, is shared with other runtimes.
+func joinMonitorCgroup(rec *record) error {
+	found, err := hostLayout()
+	if err != nil {
+		return fmt.Errorf("detect the cgroup layout: %w", err)
+	}
+	cg := &cgroup{}
+	for _, c := range []string{"memory", "pids"} {
+		if h, ok := found[c]; ok {
+			dir := filepath.Join(h.mountpoint, cgroupParent, rec.ID+monitorCgroupSuffix)
+			cg.Parts = append(cg.Parts, cgroupPart{Controller: c, Version: h.version, Dir: dir})
+		}
+	}
+	rec.MonitorCgroup = cg
+	if err := rec.save(); err != nil {
+		return err
+	}
+	for _, part := range cg.Parts {
+		if err := makeCgroupDir(part); err != nil {
+			return err
+		}
+	}
+	return cg.join(os.Getpid())
+}
+
+// removeMonitorCgroup removes the monitor's cgroup, whoever removes it: the
+// monitor itself, at its end, steps out first, into its hierarchy's root
+// (the one cgroup that both versions allow it in, whatever its
+// controllers), since a cgroup is removed by killing what is left in it.
+func (rec *record) removeMonitorCgroup() error {
+	if rec.MonitorCgroup == nil {
+		return nil
+	}
+	self := os.Getpid()
+	for _, p := range rec.MonitorCgroup.Parts {
+		if inCgroup(filepath.Join(p.Dir, "cgroup.procs"), self) {
+			root := filepath.Dir(filepath.Dir(p.Dir)) // the mount of tinyrun/ID-monitor
+			if err := writeCgroupFile(filepath.Join(root, "cgroup.procs"), strconv.Itoa(self)); err != nil {
+				return fmt.Errorf("monitor: leave its cgroup: %w", err)
+			}
+		}
+	}
+	if err := rec.MonitorCgroup.remove(); err != nil {
+		return err
+	}
+	rec.MonitorCgroup = nil
+	return nil
+}
+
 // startMonitor starts the monitor of container c, which runs it; it returns
 // once the container runs, after printing its ID, or with the monitor's
 // error if it could not start it.
@@ -100,8 +162,8 @@ func startMonitor(c containerConfig) error {
 		return fmt.Errorf("create pipe: %w", err)
 	}
 	defer report.Close()
-	// The same run, told that it is the monitor of container c.id; its
-	// arguments follow on stdin (readMonitorArgs).
+	// The monitor of container c.id, which runs it as run would; run's
+	// arguments follow on its stdin (readMonitorArgs).
 	args := os.Args[2:]
 	if c.createOnly {
 		args = append([]string{"--create-only"}, args...) // create's: stop at created
@@ -110,7 +172,7 @@ func startMonitor(c containerConfig) error {
 	if err != nil {
 		return fmt.Errorf("encode the monitor's arguments: %w", err)
 	}
-	monitor := exec.Command("/proc/self/exe", "run", "--monitor", c.id)
+	monitor := exec.Command("/proc/self/exe", "monitor", c.id)
 	monitor.Args[0] = programName // what ps shows
 	monitor.Stdin = bytes.NewReader(encoded)
 	monitor.Stderr = reportWriter // stdout: /dev/null (os/exec)
@@ -214,19 +276,37 @@ func logStdio(rec *record) (*containerStdio, error) {
 	}, nil
 }
 
-// monitorCommand is the monitor once its container has ended: it releases
-// what run reserved, as run does at its end, with the wait status the
-// waiter passed on in its arguments.
+// monitorCommand is the monitor's entry point, in its three lives:
+//
+//	monitor ID                    started by run -d: reads run's arguments
+//	                              from stdin and runs the container, as run
+//	                              does, with the monitor's stdio (logStdio)
+//	monitor --wait PID ID         the C waiter (waiter.go), while it runs
+//	monitor --status STATUS ID    once it has ended: records how, and
+//	                              releases what run reserved, as run does
+//	                              at its end
 var monitorCommand = &cli.Command{
 	Name:   "monitor",
-	Usage:  "record how a detached container ended, and release it (the monitor runs it; do not call it yourself)",
+	Usage:  "run a detached container, and record how it ended (run -d starts it; do not call it yourself)",
 	Hidden: true,
 	Flags: []cli.Flag{
 		&cli.IntFlag{Name: "status", Value: -1, Usage: "the container's wait status, from the waiter"},
 		&cli.IntFlag{Name: "wait", Usage: "the PID the waiter waits for (only the C waiter reads it)"},
 	},
 	Action: func(ctx *cli.Context) error {
-		rec, err := readRecord(ctx.Args().Get(0))
+		id := ctx.Args().Get(0)
+		if ctx.NArg() != 1 || !containerIDPattern.MatchString(id) {
+			return fmt.Errorf("monitor: want one container ID, got %q (run -d starts the monitor; do not call it yourself)", ctx.Args().Slice())
+		}
+		if !ctx.IsSet("status") && !ctx.IsSet("wait") {
+			args, err := readMonitorArgs()
+			if err != nil {
+				return err
+			}
+			// run's own flags and checks, told which container it runs.
+			return ctx.App.Run(append([]string{programName, "run", "--monitor", id}, args...))
+		}
+		rec, err := readRecord(id)
 		if err != nil {
 			return err
 		}

@@ -387,25 +387,23 @@ func runtimeCgroup(rec *record, spec *specs.Spec) error {
 }
 
 // destroyRuntimeContainer undoes what create made for rec, whatever its
-// state: the processes of its cgroup are killed with the cgroup, and its
-// first process by its pidfd, wherever it is; then its record goes. Safe
-// to repeat.
+// state: its first process is killed by its pidfd, wherever it is, and
+// teardown (state.go), the one undo of every record, does the rest: the
+// processes left in its cgroup are killed with the cgroup, and its record
+// goes last. Safe to repeat.
 func destroyRuntimeContainer(rec *record) error {
 	if fd, err := openProcess(rec.Init); err == nil {
 		_ = sendSignal(fd, unix.SIGKILL)
 		unix.Close(fd)
 	}
 	err := withLock(func() error {
-		if err := rec.Cgroup.remove(); err != nil {
+		if err := teardown(rec); err != nil {
 			return err
 		}
 		return removeStateDir()
 	})
 	if err != nil {
 		return err
-	}
-	if err := os.RemoveAll(rec.dir()); err != nil {
-		return fmt.Errorf("remove %s: %w", rec.dir(), err)
 	}
 	if rec.root == defaultRuntimeRoot {
 		// The last one takes the root along, and then run's directory.

@@ -6,13 +6,17 @@
 // them itself (its container dies with it, pid.go). So each container has one
 // record, /run/tinyrun/containers/ID/state.json, which names the runtime that
 // owns it and everything made for it, and there is one function, teardown,
-// that undoes whatever a record describes. It runs in four places:
+// that undoes whatever a record describes (runc calls it destroy). It runs
+// in five places:
 //
 //	release    when the container exits with --rm, or its start failed
-//	           half-way (else ended, container.go, keeps the record)
+//	           half-way (else ended, container.go, keeps the record and
+//	           gives back only what it held while it ran)
 //	reclaim    when a later command finds a record whose owner is gone
+//	           before it released it
 //	reserve    when reserving fails, for what it had made so far
 //	rm         when the user removes an exited container
+//	delete     tinyrun runtime delete (runtime.go)
 //
 // A record is written (atomically, writeJSON) before the thing it describes
 // is made, so it describes at least what exists; every undo accepts that its
@@ -56,27 +60,31 @@ const (
 // made for it on the host; and, from this step on, what ps shows of it and
 // how it ended (container.go).
 type record struct {
-	ID       string          `json:"id"`
-	Owner    process         `json:"owner"`             // the runtime that runs the container: run, or its monitor
-	Network  *networkRecord  `json:"network,omitempty"` // net.go; nil with --network none
-	Netns    string          `json:"netns,omitempty"`   // net.go: its network namespace, pinned here
-	Cgroup   *cgroup         `json:"cgroup,omitempty"`  // cgroups.go
-	Layer    *containerLayer `json:"layer,omitempty"`   // overlay.go
-	Name     string          `json:"name"`
-	Command  []string        `json:"command"`
-	Env      []string        `json:"env,omitempty"` // -e, which exec gives too
-	Workdir  string          `json:"workdir"`       // -w, where exec starts too
-	Security security        `json:"security"`      // security.go: what exec's commands get too
-	Created  time.Time       `json:"created"`
-	Remove   bool            `json:"remove,omitempty"` // --rm: torn down when it ends, not kept
-	Init     process         `json:"init"`             // the container's PID 1, once started
-	Exit     *exit           `json:"exit,omitempty"`   // how it ended; kept until rm
-	Bundle   string          `json:"bundle,omitempty"` // tinyrun runtime's containers: the bundle made from (runtime.go)
+	ID      string         `json:"id"`
+	Owner   process        `json:"owner"`             // the runtime that runs the container: run, or its monitor
+	Network *networkRecord `json:"network,omitempty"` // net.go; nil with --network none
+	Netns   string         `json:"netns,omitempty"`   // net.go: its network namespace, pinned here
+	Cgroup  *cgroup        `json:"cgroup,omitempty"`  // cgroups.go
+	// MonitorCgroup is run -d's monitor's own (monitor.go).
+	MonitorCgroup *cgroup         `json:"monitorCgroup,omitempty"`
+	Layer         *containerLayer `json:"layer,omitempty"` // overlay.go
+	Name          string          `json:"name"`
+	Command       []string        `json:"command"`
+	Env           []string        `json:"env,omitempty"` // -e, which exec gives too
+	Workdir       string          `json:"workdir"`       // -w, where exec starts too
+	Security      security        `json:"security"`      // security.go: what exec's commands get too
+	Created       time.Time       `json:"created"`
+	Remove        bool            `json:"remove,omitempty"` // --rm: torn down when it ends, not kept
+	Init          process         `json:"init"`             // the container's PID 1, once started
+	Exit          *exit           `json:"exit,omitempty"`   // how it ended; kept until rm
+	Bundle        string          `json:"bundle,omitempty"` // tinyrun runtime's containers: the bundle made from (runtime.go)
 	// root is the directory of the records rec is in: "" for run's,
 	// containersDir; tinyrun runtime's have their own (runtime.go).
 	root string
 	// Damaged: the record could not be read (reclaim); never saved.
 	Damaged bool `json:"-"`
+	// unreclaimed: why reclaim could not end it this time (reclaim).
+	unreclaimed error
 }
 
 // process names one process for as long as the machine is up.
@@ -167,6 +175,9 @@ func teardown(rec *record) error {
 	if err := rec.Cgroup.remove(); err != nil {
 		return err
 	}
+	if err := rec.removeMonitorCgroup(); err != nil {
+		return err
+	}
 	if err := removeNetworkNamespace(rec.Netns); err != nil {
 		return err
 	}
@@ -176,14 +187,18 @@ func teardown(rec *record) error {
 	return nil
 }
 
-// reclaim ends the records whose owner is gone (reclaimContainer), and
+// reclaim ends the records whose owner is gone before it released them, and
 // returns the others: those that run, and those that ended and are kept
-// until rm. A damaged record (readRecord) is returned as one that holds
-// nothing known, so that it keeps the state directory, and the others are
-// reclaimed all the same: one bad file must not stop every run. (What it
-// held, its address and rules, is not known, and may be given away.)
-// Then the layers a reboot left without a record (reclaimOrphanLayers).
-// The caller holds the lock.
+// until rm. An owner killed with SIGKILL took its container with it
+// (pid.go): reclaim records it as killed, unless its end was recorded
+// already, and gives back what it held (ended, container.go), or tears it
+// down if it had --rm or never started. A record that cannot be read
+// (readRecord), or whose reclaim fails (unreclaimed), is returned as it
+// is, holding what it held, and the others are reclaimed all the same: one
+// bad record must not stop every run. The next reclaim tries it again;
+// cleanup says why it failed. (What a damaged record held, its address and
+// rules, is not known, and may be given away.) Then the layers a reboot
+// left without a record (reclaimOrphanLayers). The caller holds the lock.
 func reclaim() (live []*record, err error) {
 	entries, err := os.ReadDir(containersDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -195,13 +210,14 @@ func reclaim() (live []*record, err error) {
 			live = append(live, &record{ID: e.Name(), Damaged: true})
 			continue
 		}
-		if rec.Exit != nil || rec.Owner.alive() {
+		if rec.released() || rec.Owner.alive() {
 			live = append(live, rec)
 			continue
 		}
-		kept, err := reclaimContainer(rec)
-		if err != nil {
-			return nil, fmt.Errorf("reclaim container %s: %w", rec.ID, err)
+		kept := !rec.Remove && rec.Init.PID != 0 // else ended tears it down
+		if err := rec.ended(128+int(unix.SIGKILL), "its runtime was killed"); err != nil {
+			rec.unreclaimed = fmt.Errorf("reclaim container %s: %w", rec.ID, err)
+			kept = true
 		}
 		if kept {
 			live = append(live, rec)

@@ -57,10 +57,13 @@ func (rec *record) status() status {
 }
 
 // released reports whether what rec held while it ran is given back: its
-// end is recorded, by its owner or by reclaim. A stopped container that is
-// not released yet has an owner still at work, or a dead one that the next
-// reclaim stands in for.
-func (rec *record) released() bool { return rec.Exit != nil }
+// end is recorded, and its cgroup and network are gone (ended, by its owner
+// or by reclaim). A stopped container that is not released yet has an
+// owner still at work, or a dead one that the next reclaim stands in for:
+// a state of its own, runc's "stopped" before its destroy has run.
+func (rec *record) released() bool {
+	return rec.Exit != nil && rec.Cgroup == nil && rec.MonitorCgroup == nil && rec.Netns == "" && rec.Network == nil
+}
 
 // state is the word ps shows for rec's status: Docker's. A stopped
 // container is shown running until its end is recorded, with its exit

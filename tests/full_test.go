@@ -824,7 +824,7 @@ func checkKilledMonitorLeavesAnExitedContainer(t *testing.T, s step) {
 	init := findMarked(t, marker)
 	monitor, _ := processParent(init)
 	if !isMonitorOf(s, monitor, id) {
-		t.Fatalf("the container's first process (PID %d) has the parent %d, %q: want its monitor, the runtime's binary ('run --monitor %s ...')",
+		t.Fatalf("the container's first process (PID %d) has the parent %d, %q: want its monitor, the runtime's binary ('monitor %s')",
 			init, monitor, commandLine(monitor), id)
 	}
 	if err := syscall.Kill(monitor, syscall.SIGKILL); err != nil {
@@ -890,12 +890,61 @@ func checkMonitorSpeaksNoEnvironment(t *testing.T, s step) {
 	}
 }
 
+// checkMonitorHasACgroupOfItsOwn fails unless the monitor of a detached
+// container, while the container runs, is in a cgroup of its own: neither
+// its caller's (the check's, standing for a login session) nor its
+// container's (whose limits and OOM killer are the container's), in every
+// hierarchy where the container's cgroup is; and unless that cgroup goes
+// when the container ends (the suite's host check sees any left).
+func checkMonitorHasACgroupOfItsOwn(t *testing.T, s step) {
+	marker := markedSleep()
+	id := s.detached(t, []string{"--network", "none"}, "sleep", marker)
+	defer s.removeIfThere(t, id)
+	init := findMarked(t, marker)
+	monitor, _ := processParent(init)
+	if !isMonitorOf(s, monitor, id) {
+		t.Fatalf("the container's first process (PID %d) has the parent %d, %q: want its monitor", init, monitor, commandLine(monitor))
+	}
+	caller, container, own := cgroupPaths(os.Getpid()), cgroupPaths(init), cgroupPaths(monitor)
+	compared := 0
+	for hierarchy, path := range container {
+		if !strings.HasSuffix(path, "/tinyrun/"+id) {
+			continue // a hierarchy the container's cgroup is not in
+		}
+		if hierarchy != "" && !strings.Contains(hierarchy, "memory") && !strings.Contains(hierarchy, "pids") {
+			continue // v2 (""), memory and pids: the monitor's hierarchies
+		}
+		compared++
+		if own[hierarchy] == path || own[hierarchy] == caller[hierarchy] {
+			t.Errorf("the monitor (PID %d) is in the cgroup %s of the hierarchy %q, where its container is in %s and its caller in %s: want a cgroup of its own, out of its caller's session and apart from its container", monitor, own[hierarchy], hierarchy, path, caller[hierarchy])
+		}
+	}
+	if compared == 0 {
+		t.Fatalf("the container's PID 1 is in no cgroup tinyrun/%s of the memory or pids hierarchy (its cgroups: %v): the check has nothing to compare", id, container)
+	}
+	if r := s.run(t, "rm", "-f", id); r.status != 0 {
+		t.Fatalf("rm -f %s: %v", id, r)
+	}
+}
+
+// cgroupPaths reads /proc/PID/cgroup: each hierarchy's controllers (""
+// for v2) and the process's cgroup in it.
+func cgroupPaths(pid int) map[string]string {
+	paths := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(readFileString(fmt.Sprintf("/proc/%d/cgroup", pid))), "\n") {
+		if fields := strings.SplitN(line, ":", 3); len(fields) == 3 {
+			paths[fields[1]] = fields[2]
+		}
+	}
+	return paths
+}
+
 // isMonitorOf reports whether pid is the monitor of container id: the
 // runtime's binary (by its file, or by the command line it shows, which it
 // may change once the container runs), not a program it started.
 func isMonitorOf(s step, pid int, id string) bool {
 	cmdline := commandLine(pid)
-	if strings.Contains(cmdline, "--monitor") || strings.Contains(cmdline, id) {
+	if strings.Contains(cmdline, "monitor") || strings.Contains(cmdline, id) {
 		return true
 	}
 	exe, err1 := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))

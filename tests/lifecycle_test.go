@@ -159,3 +159,74 @@ func checkUserLookupNeverOpensAFifo(t *testing.T, s step) {
 		t.Errorf("run -u nobody with /etc/group a FIFO: want it to run as 65534 (a FIFO is no group file), got %v", r)
 	}
 }
+
+// checkKilledWhileReleasingIsReleased kills a runtime after it recorded its
+// container's end but before it gave back what the container held
+// (TINYRUN_STOP_AFTER=ended): the record says how the container ended,
+// while its cgroup and its network namespace are still there. That is a
+// state, stopped but not yet released, which the next reclaim must finish:
+// a runtime whose reclaim skips every record with an exit leaves the
+// cgroup and the namespace's mount until rm. The exit code stays the one
+// recorded, and rm then leaves the host as it was.
+func checkKilledWhileReleasingIsReleased(t *testing.T, s step) {
+	name := fmt.Sprintf("releasing-%d", os.Getpid())
+	// Without --rm: the record stays, exited, until rm.
+	r := startStopped(t, s, "ended", nil, []string{"run", "--name", name, "-m", "64m", "-p", "8086:80", testImage, "sh", "-c", "exit 3"})
+	r.kill(t)
+	id := s.idOfName(t, name)
+	defer s.removeIfThere(t, id)
+	if len(cgroupsOf(id)) == 0 || len(mountsOf(t, id)) == 0 {
+		t.Fatalf("killed right after recording the end (the phase \"ended\"): want its cgroup and its network namespace's mount still there, got cgroups %v and mounts %v: call stopAfter(\"ended\") after saving the exit and before giving anything back", cgroupsOf(id), mountsOf(t, id))
+	}
+	if r := s.run(t, "cleanup"); r.status != 0 {
+		t.Fatalf("cleanup after a runtime killed while releasing: %v", r)
+	}
+	if left, mounts := cgroupsOf(id), mountsOf(t, id); len(left) > 0 || len(mounts) > 0 {
+		t.Errorf("cleanup after a runtime killed between recording the end and giving back what the container held: want its cgroup and its network namespace released, got cgroups %v and mounts %v: a record with an exit but a cgroup or a namespace still held is not released, and reclaim must finish it", left, mounts)
+	}
+	if row := s.container(t, id); row.state != "exited" || row.exitCode != "3" {
+		t.Errorf("ps -a after the reclaim: want the container exited with the code recorded before the kill, 3, got %v", row)
+	}
+	if r := s.run(t, "rm", id); r.status != 0 {
+		t.Fatalf("rm %s: %v", id, r)
+	}
+	if diff := checkBaseline.diffSettled(); diff != "" {
+		t.Errorf("after rm: want the host as before the run, got:\n%s", diff)
+	}
+}
+
+// idOfName returns the ID of the container called name (ps -a).
+func (s step) idOfName(t *testing.T, name string) string {
+	t.Helper()
+	for _, row := range s.containers(t) {
+		if row.name == name {
+			return row.id
+		}
+	}
+	t.Fatalf("ps -a does not list a container called %s", name)
+	return ""
+}
+
+// cgroupsOf lists the cgroup directories of container id, in every hierarchy.
+func cgroupsOf(id string) []string {
+	v1, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*/tinyrun", id))
+	v2, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/tinyrun", id))
+	return append(v1, v2...)
+}
+
+// mountsOf lists the host's mounts under container id's directory of /run
+// (its network namespace's, net.go).
+func mountsOf(t *testing.T, id string) []string {
+	t.Helper()
+	lines, err := mountLines()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, line := range lines {
+		if strings.Contains(line, "/run/tinyrun/containers/"+id) {
+			found = append(found, line)
+		}
+	}
+	return found
+}

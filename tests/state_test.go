@@ -42,7 +42,14 @@ type stoppedRun struct {
 // and extra environment env, and waits until the runtime has stopped itself.
 func startStoppedAfter(t *testing.T, s step, phase string, env []string, flags []string, command ...string) *stoppedRun {
 	t.Helper()
-	argv := s.argv(s.runArgs(flags, command...)...)
+	return startStopped(t, s, phase, env, s.runArgs(flags, command...))
+}
+
+// startStopped starts the runtime with args and TINYRUN_STOP_AFTER=phase,
+// and waits until it has stopped itself.
+func startStopped(t *testing.T, s step, phase string, env []string, args []string) *stoppedRun {
+	t.Helper()
+	argv := s.argv(args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), "TINYRUN_STOP_AFTER="+phase), env...)
 	if err := cmd.Start(); err != nil {
