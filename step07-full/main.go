@@ -18,6 +18,22 @@
 // is one OCI runtime spec (spec.go), which init receives over a channel
 // (channel.go), and nothing else.
 //
+// The files by role, as Docker, containerd-shim and runc split them (run
+// stays here, the checklist every step's chapter grows, and plays the
+// caller and the runtime in one process; tinyrun runtime plays the runtime
+// alone):
+//
+//	caller   main.go (run, reserve, release), spec.go (flags -> spec),
+//	         overlay.go (images, the rootfs), net.go, firewall.go,
+//	         networks.go (the network namespace, veth, rules), container.go,
+//	         commit.go, state.go (the records)
+//	shim     monitor.go (tinyrun monitor ID), waiter.go, terminal.go
+//	runtime  runtime.go (one function per verb), status.go (states, what
+//	         each command may do), start.go (create, start), channel.go,
+//	         cgroups.go, exec.go with nsenter.go
+//	init     main.go (initContainer), uts.go, pid.go, mount.go, ipc.go,
+//	         security.go, seccomp*.go
+//
 //	initCommand     "init": the child, inside the new namespaces, sets them up
 //	                from the spec and execs its command
 //	exitCode        how the way run ended becomes the status main exits with
@@ -331,6 +347,16 @@ func run(c containerConfig) (err error) {
 		return err
 	}
 	defer ch.close()
+	// Until its command runs, a signal aborts the start (start.go): init
+	// is killed, and whatever run was waiting for fails.
+	stopAborting, aborted := abortOnSignal(signals, cmd.Process)
+	defer stopAborting()
+	defer func() {
+		if sig, ok := aborted().(syscall.Signal); ok && err != nil {
+			err = fmt.Errorf("the start was interrupted by %s: the container is removed", unix.SignalName(sig))
+		}
+	}()
+	stopAfter("init")
 	pid1, err := processOf(cmd.Process.Pid) // read while it waits: it is this one
 	if err != nil {
 		return killAndWait(cmd, err)
@@ -383,6 +409,10 @@ func run(c containerConfig) (err error) {
 			return killAndWait(cmd, err)
 		}
 		failed = commandStarted(ch)
+	}
+	stopAborting() // from here on, a signal is the command's (wait)
+	if aborted() != nil {
+		return killAndWait(cmd, errors.New("aborted")) // said by the defer above
 	}
 	stopAfter("started")
 	if !c.createOnly || notCreated != nil {

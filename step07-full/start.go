@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -178,4 +179,47 @@ var startCommand = &cli.Command{
 			return startInit(rec)
 		})
 	},
+}
+
+// abortOnSignal makes a signal that would stop the runtime (Ctrl-C, kill)
+// abort the start while init sets the container up: until stop is called,
+// the first one caught on signals kills init, which ends any wait on its
+// channel (a read from a dead peer returns end of file), and run then
+// undoes what it made, as after any failed start. Without it, an init
+// that hangs (a mount that never returns, a process stopped by someone)
+// would keep run, and the container's address, cgroup and layer, until
+// someone killed run with SIGKILL. aborted says which signal aborted it,
+// if one did. Once stop has returned, the signals are the caller's again
+// (forwardSignals relays them to the command).
+func abortOnSignal(signals chan os.Signal, init *os.Process) (stop func(), aborted func() os.Signal) {
+	var (
+		mu     sync.Mutex
+		caught os.Signal
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		select {
+		case sig := <-signals:
+			mu.Lock()
+			caught = sig
+			mu.Unlock()
+			_ = init.Kill()
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
+	}
+	aborted = func() os.Signal {
+		mu.Lock()
+		defer mu.Unlock()
+		return caught
+	}
+	return stop, aborted
 }

@@ -230,3 +230,50 @@ func mountsOf(t *testing.T, id string) []string {
 	}
 	return found
 }
+
+// checkCtrlCAbortsAHangingStart stops a container's init while it sets the
+// container up (SIGSTOP from the host, which a namespace's init cannot
+// refuse: the most certain hang there is), then sends the runtime SIGINT,
+// as Ctrl-C does. The runtime must give up the start: kill init, undo what
+// it made, say so in one line and exit, instead of waiting for init for
+// ever with the container's address, cgroup and layer held.
+func checkCtrlCAbortsAHangingStart(t *testing.T, s step) {
+	r := startStoppedAfter(t, s, "init", nil, []string{"-p", "8087:80"}, "echo", "never printed")
+	children := childrenOf(r.cmd.Process.Pid)
+	if len(children) != 1 {
+		t.Fatalf("stopped right after starting init (the phase \"init\"): want one child of the runtime, its init, got %v", children)
+	}
+	init := children[0]
+	if err := syscall.Kill(init, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(init, syscall.SIGKILL) // if the runtime leaves it
+	if !waitUntil(10*time.Second, func() bool { return processState(init) == "T" }) {
+		t.Fatalf("init (PID %d) did not stop on SIGSTOP (state %q)", init, processState(init))
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	// The runtime goes on to wait for init, which never answers.
+	if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Ctrl-C (SIGINT) while init hangs in its set-up: the runtime still waits for it 10 s later: until the command runs, let a signal kill init (abortOnSignal), so that the wait on its channel ends")
+	}
+	stderr := ""
+	if out, ok := r.cmd.Stderr.(*strings.Builder); ok {
+		stderr = out.String()
+	}
+	if code := r.cmd.ProcessState.ExitCode(); code != 125 || !strings.Contains(stderr, "interrupt") || !oneLine(stderr) {
+		t.Errorf("Ctrl-C while init hangs in its set-up: want status 125 and one line saying the start was interrupted, got status %d and %q", code, stderr)
+	}
+	if !waitUntil(5*time.Second, func() bool { return processGone(init) || processState(init) == "Z" }) {
+		t.Errorf("the runtime has exited after Ctrl-C, but its init (PID %d) is still there: kill it as the start is abandoned", init)
+	}
+	if diff := checkBaseline.diffSettled(); diff != "" {
+		t.Errorf("after Ctrl-C aborted a hanging start: want the host as before the run, got:\n%s", diff)
+	}
+}

@@ -29,6 +29,9 @@ func startPhases(s step) []string {
 	if s.number >= 6 {
 		phases = append(phases, "layers")
 	}
+	if s.number >= 7 {
+		phases = append(phases, "init") // init cloned, waiting on its channel
+	}
 	return append(phases, "started")
 }
 
@@ -52,6 +55,7 @@ func startStopped(t *testing.T, s step, phase string, env []string, args []strin
 	argv := s.argv(args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), "TINYRUN_STOP_AFTER="+phase), env...)
+	cmd.Stderr = &strings.Builder{} // read once it has exited (<-done)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", s.name, err)
 	}
