@@ -207,8 +207,10 @@ type layout map[string]hierarchy
 // wantedControllers are the controllers a container's cgroup is made in:
 // memory, cpu and pids always (for accounting, and so that every process of
 // the container can be found and killed), cpuset only for --cpuset-cpus.
+// And v1's freezer, so that commit can stop the container (freezer.go); on
+// v2 every cgroup has cgroup.freeze, and the layout has no "freezer".
 func wantedControllers(l limits) []string {
-	wanted := []string{"memory", "cpu", "pids"}
+	wanted := []string{"memory", "cpu", "pids", "freezer"}
 	if l.cpusetCPUs != "" {
 		wanted = append(wanted, "cpuset")
 	}
@@ -241,7 +243,7 @@ func detectLayout(mountinfo io.Reader, readControllers func(mountpoint string) (
 			// v1: the controllers are among the superblock options (rw,memory).
 			h := hierarchy{version: 1, mountpoint: mountpoint}
 			for _, option := range strings.Split(fsFields[2], ",") {
-				if slices.Contains([]string{"memory", "cpu", "pids", "cpuset"}, option) {
+				if slices.Contains([]string{"memory", "cpu", "pids", "cpuset", "freezer"}, option) {
 					h.controllers = append(h.controllers, option)
 				}
 			}

@@ -9,8 +9,8 @@
 // below it is copied.
 //
 // The copy runs outside the state lock, as an import's extraction does
-// (addLayer). A running container is not paused: a file it writes during the
-// copy may be caught half-written (Docker pauses it with the freezer cgroup).
+// (addLayer). A running container is frozen while it is copied (freezer.go),
+// as docker commit pauses it: the layer is its files at one moment.
 //
 // Read: filesystems/overlayfs.rst ("whiteouts and opaque directories"),
 // man 7 xattr, man 2 mknod.
@@ -56,8 +56,15 @@ var commitCommand = &cli.Command{
 		if _, err := findImage(name); err == nil {
 			return fmt.Errorf("image %s exists already: choose another name, or remove it with rmi", name)
 		}
+		thaw := func() error { return nil }
+		if now := rec.status(); now == statusRunning || now == statusCreated {
+			if thaw, err = freezeContainer(rec); err != nil {
+				return err
+			}
+		}
 		upper := filepath.Join(rec.Layer.Dir, "upper")
-		return addLayer(name, rec.Layer.Image, func(dir string) error { return copyTree(upper, dir) })
+		err = addLayer(name, rec.Layer.Image, func(dir string) error { return copyTree(upper, dir) })
+		return errors.Join(err, thaw())
 	},
 }
 

@@ -254,6 +254,7 @@ func (rec *record) ended(code int, reason string) error {
 // cgroup, its network namespace, and its address and ports (settle gives
 // them back once the record no longer holds them). Safe to repeat.
 func (rec *record) giveBack() error {
+	thawContainer(rec) // frozen, its processes would not die (freezer.go)
 	if err := rec.Cgroup.remove(); err != nil {
 		return err
 	}
@@ -616,6 +617,7 @@ func stopContainer(rec *record, timeout time.Duration) error {
 	if rec.status() == statusStopped {
 		return waitForOwner(rec) // nothing to do, as in Docker, once it is recorded
 	}
+	thawContainer(rec) // a frozen process acts on no signal (freezer.go)
 	pid1, err := openProcess(rec.Init)
 	if err != nil {
 		return nil // it has just ended: its owner records it
@@ -643,6 +645,7 @@ func removeContainer(rec *record, force bool) error {
 		}
 	}
 	if rec.status() != statusStopped {
+		thawContainer(rec) // a frozen process acts on no signal (freezer.go)
 		// A container being created has no PID 1 to kill yet: its owner
 		// is killed instead, whose death takes the container with it
 		// (pid.go), and reclaim, below, does the rest.
@@ -687,6 +690,7 @@ func removeContainer(rec *record, force bool) error {
 // signalInit sends sig to rec's PID 1 through a pidfd, after checking that
 // the process it opened is still the one the record names.
 func signalInit(rec *record, sig unix.Signal) error {
+	thawContainer(rec) // a frozen process acts on no signal (freezer.go)
 	fd, err := openProcess(rec.Init)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", rec.Name, err)

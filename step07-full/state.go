@@ -172,6 +172,7 @@ func teardown(rec *record) error {
 	if err := rec.Layer.remove(); err != nil {
 		return err
 	}
+	thawContainer(rec) // frozen, its processes would not die (freezer.go)
 	if err := rec.Cgroup.remove(); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -276,4 +277,80 @@ func checkCtrlCAbortsAHangingStart(t *testing.T, s step) {
 	if diff := checkBaseline.diffSettled(); diff != "" {
 		t.Errorf("after Ctrl-C aborted a hanging start: want the host as before the run, got:\n%s", diff)
 	}
+}
+
+// checkCommitFreezesTheContainer commits a container that rewrites 100
+// files in a loop, in the order of their names, each with the number of
+// the round. Frozen for the copy, as docker commit pauses it, the
+// container leaves a layer of one moment: the files up to the one being
+// written hold round n+1, the rest round n, and at most the one being
+// written is empty (echo truncates, then writes). Copied while it runs,
+// the files are read at different moments, in the directory's order, not
+// the writer's, and several rounds or empty files show. Three commits,
+// each of which must be of one moment; and the container runs on after.
+func checkCommitFreezesTheContainer(t *testing.T, s step) {
+	const loop = `mkdir /w; i=0; while :; do i=$((i+1)); for f in $(seq 100 199); do echo $i > /w/$f; done; done`
+	id := s.detached(t, []string{"--network", "none"}, "sh", "-c", loop)
+	upper := filepath.Join("/var/lib/tinyrun/containers", id, "upper", "w", "199")
+	if !waitUntil(10*time.Second, func() bool { return readFileString(upper) != "" }) {
+		t.Fatalf("the container's loop has not written /w/199 after 10 s")
+	}
+	for try := 1; try <= 3; try++ {
+		image := fmt.Sprintf("tinyrun-test-frozen-%d-%d", os.Getpid(), try)
+		r := s.run(t, "commit", id, image)
+		t.Cleanup(func() { s.removeImageIfThere(t, image) })
+		if r.status != 0 {
+			t.Fatalf("commit %s %s: %v", id, image, r)
+		}
+		r = s.run(t, "run", "--rm", "--network", "none", image, "sh", "-c", `for f in $(seq 100 199); do printf '%s,' "$(cat /w/$f)"; done`)
+		if r.status != 0 {
+			t.Fatalf("run --rm %s, reading /w: %v", image, r)
+		}
+		if why := notOneMoment(strings.Split(strings.TrimSuffix(r.stdout, ","), ",")); why != "" {
+			t.Errorf("commit %d of a container that rewrites /w/100 to /w/199 in a loop: the layer is not of one moment (%s): freeze the container's cgroup while the upper directory is copied (v2 cgroup.freeze, v1 freezer.state), and thaw it after; got %s", try, why, r.stdout)
+		}
+		if r := s.run(t, "rmi", image); r.status != 0 {
+			t.Errorf("rmi %s: %v", image, r)
+		}
+	}
+	before := readFileString(upper)
+	if !waitUntil(10*time.Second, func() bool { now := readFileString(upper); return now != "" && now != before }) {
+		t.Errorf("after the commits, the container's loop has not written /w/199 again in 10 s: thaw the container once its layer is copied")
+	}
+}
+
+// notOneMoment says why values, the rounds of a writer that rewrites the
+// files in order, cannot all be read at one moment; "" if they can.
+func notOneMoment(values []string) string {
+	rounds, empty := []int{}, -1
+	for i, v := range values {
+		if v == "" {
+			if empty >= 0 {
+				return fmt.Sprintf("files %d and %d are both empty, both half-written", empty+100, i+100)
+			}
+			empty = i
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Sprintf("file %d holds %q", i+100, v)
+		}
+		rounds = append(rounds, n)
+	}
+	for i := 1; i < len(rounds); i++ {
+		if rounds[i] > rounds[i-1] {
+			return "a later file holds a later round than an earlier one"
+		}
+	}
+	if len(rounds) > 0 && rounds[0]-rounds[len(rounds)-1] > 1 {
+		return fmt.Sprintf("rounds %d to %d", rounds[len(rounds)-1], rounds[0])
+	}
+	// The file being written, if any, is where one round gives way to the
+	// next: the files before it hold the new round, those after the old.
+	if empty > 0 && empty < len(values)-1 {
+		if before, after := rounds[:empty], rounds[empty:]; before[len(before)-1] != after[0]+1 {
+			return fmt.Sprintf("file %d is empty, but the files around it hold rounds %d and %d", empty+100, before[len(before)-1], after[0])
+		}
+	}
+	return ""
 }
