@@ -26,7 +26,7 @@
 //	caller   main.go (run, reserve, release), spec.go (flags -> spec),
 //	         overlay.go (images, the rootfs), net.go, firewall.go,
 //	         networks.go (the network namespace, veth, rules), container.go,
-//	         commit.go, state.go (the records)
+//	         commit.go with freezer.go, state.go (the records)
 //	shim     monitor.go (tinyrun monitor ID), waiter.go, terminal.go
 //	runtime  runtime.go (one function per verb), status.go (states, what
 //	         each command may do), start.go (create, start), channel.go,
