@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -353,4 +354,62 @@ func notOneMoment(values []string) string {
 		}
 	}
 	return ""
+}
+
+// checkKilledBeforeStartLeavesNothing kills, with SIGKILL, each process
+// that a created container has before start: its init, waiting on
+// exec.fifo; its monitor (create's), whose death takes init along by the
+// parent-death signal. Each time the container must read as exited, and
+// rm (after cleanup, for the monitor's) must leave the host as it was.
+func checkKilledBeforeStartLeavesNothing(t *testing.T, s step) {
+	for _, victim := range []string{"init", "monitor"} {
+		r := s.run(t, "create", "--network", "none", "-m", "64m", testImage, "echo", "never")
+		if r.status != 0 || !containerIDPattern.MatchString(r.stdout) {
+			t.Fatalf("create: want exit status 0 and the container's ID, got %v", r)
+		}
+		id := trimLine(r.stdout)
+		t.Cleanup(func() { s.removeIfThere(t, id) })
+		init := recordedInit(t, id)
+		target := init
+		if victim == "monitor" {
+			target, _ = processParent(init)
+			if !isMonitorOf(s, target, id) {
+				t.Fatalf("the created container's init (PID %d) has the parent %d, %q: want its monitor", init, target, commandLine(target))
+			}
+		}
+		if err := syscall.Kill(target, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if !waitUntil(10*time.Second, func() bool { return processGone(init) || processState(init) == "Z" }) {
+			t.Fatalf("the created container's %s was killed: its init (PID %d) still runs 10 s later", victim, init)
+		}
+		if victim == "monitor" {
+			if r := s.run(t, "cleanup"); r.status != 0 {
+				t.Errorf("cleanup after the monitor of a created container was killed: %v", r)
+			}
+		}
+		row := s.waitForState(t, id, "exited")
+		if row.exitCode != "137" {
+			t.Errorf("ps -a after the created container's %s was killed: want exit code 137, got %v", victim, row)
+		}
+		if r := s.run(t, "rm", id); r.status != 0 {
+			t.Errorf("rm %s, its %s killed before start: %v", id, victim, r)
+		}
+		assertHostAsFound(t, "a created container whose "+victim+" was killed, then rm")
+	}
+}
+
+// recordedInit reads the PID of container id's init from its record.
+func recordedInit(t *testing.T, id string) int {
+	t.Helper()
+	var rec struct {
+		Init struct {
+			PID int `json:"pid"`
+		} `json:"init"`
+	}
+	path := filepath.Join("/run/tinyrun/containers", id, "state.json")
+	if err := json.Unmarshal([]byte(readFileString(path)), &rec); err != nil || rec.Init.PID == 0 {
+		t.Fatalf("read the init PID of container %s from %s: %v, %q", id, path, err, readFileString(path))
+	}
+	return rec.Init.PID
 }
