@@ -18,7 +18,11 @@ ROOTFS := rootfs
 STEP ?= $(lastword $(STEPS))
 STEP_DIR = $(firstword $(filter step$(shell printf '%02d' $(patsubst step%,%,$(firstword $(subst -, ,$(STEP)))) 2>/dev/null)-%,$(STEPS)) $(filter $(STEP),$(STEPS)))
 
-.PHONY: all build deps rootfs image demo shell test test-vm bench exercise check lint diffs clean help go-found
+# make exercise STEP=7 PART=3: step 07's exercise comes in parts, the lines
+# STEP/PART of scripts/exercise/exercises.txt; PARTS are the step's.
+PARTS = $(shell sed -n 's|^$(STEP_DIR)/\([^:]*\):.*|\1|p' scripts/exercise/exercises.txt)
+
+.PHONY: all build deps rootfs image demo shell test test-vm bench exercise check lint diffs clean help go-found step-found
 
 all: build
 
@@ -29,6 +33,12 @@ help: ## list the targets
 
 go-found:
 	@test -n "$(GO)" || { echo "make: Go not found: install Go 1.22 or newer (https://go.dev/doc/install), or run make GO=/path/to/go" >&2; exit 1; }
+
+# step-found: STEP names a step, and PART, if given, one of its parts.
+step-found:
+	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
+	@test -z "$(PART)" -o -n "$(PARTS)" || { echo "make: step $(STEP) comes in one piece: PART is for step 7 only, e.g. make exercise STEP=7 PART=3" >&2; exit 1; }
+	@test -z "$(PART)" -o "$(words $(PART)) $(filter $(PART),$(PARTS))" = "1 $(strip $(PART))" || { echo "make: step $(STEP) has no part '$(PART)': choose one of $(PARTS)" >&2; exit 1; }
 
 # deps: what the targets that start containers need (iptables, iproute2,
 # nsenter, busybox-static...), installed with apt-get when missing, with one
@@ -110,24 +120,28 @@ test-vm: deps build rootfs bin/chroot-escape bin/attacks bin/swap bin/syscall-pr
 # The workshop: make exercise STEP=3 writes exercise/step03-mount, step 03's
 # code with its key parts (scripts/exercise/exercises.txt) left TODO; make
 # check STEP=3 then grades that workspace, or bin/step03-* when there is none.
-exercise: go-found ## make your workspace exercise/stepNN-*: step STEP with its key parts left TODO
-	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
-	@if [ -e exercise/$(STEP_DIR) ]; then echo "make: exercise/$(STEP_DIR) exists and holds your work: remove it to start again" >&2; exit 1; fi
-	@$(GO) run ./scripts/exercise $(STEP_DIR) exercise/$(STEP_DIR)
-	@echo "Write them, then grade your work with: sudo make check STEP=$(STEP)"
+# With PART=3, step 07's workspace is exercise/step07-full-part-3, where only
+# part 3 is TODO, and make check grades part 3's checks alone; a part with
+# nothing to write makes no workspace, and says what to read instead.
+WORKSPACE = exercise/$(STEP_DIR)$(if $(PART),-part-$(strip $(PART)))
+exercise: go-found step-found ## make your workspace exercise/stepNN-*: step STEP with its key parts left TODO [PART=N: one part of step 7]
+	@if [ -e $(WORKSPACE) ]; then echo "make: $(WORKSPACE) exists and holds your work: remove it to start again" >&2; exit 1; fi
+	@$(GO) run ./scripts/exercise $(if $(PART),-part '$(strip $(PART))') $(STEP_DIR) $(WORKSPACE)
+	@if [ -d $(WORKSPACE) ]; then echo "Write them, then grade your work with: sudo make check STEP=$(STEP)$(if $(PART), PART=$(strip $(PART)))"; fi
 
 # The tests run in go test's local directory mode (cd tests), which prints
 # the suite's report; make check STEP=3 grades exercise/step03-mount if it
 # exists, else bin/step03-*; add BIN=path/to/binary to grade another build,
-# or DIR=path/to/step (a directory inside this module) to build one.
-CHECK_DIR = $(or $(DIR),$(if $(BIN),,$(if $(wildcard exercise/$(STEP_DIR)/main.go),exercise/$(STEP_DIR))))
-check: deps build rootfs bin/chroot-escape bin/attacks bin/swap bin/syscall-probe bin/docker-default.json ## grade step STEP with PASS/FAIL and hints: your exercise/ workspace, or bin/ [BIN=path | DIR=path] (root)
-	@test -n "$(STEP_DIR)" || { echo "make: no step $(STEP): choose one of $(STEPS)" >&2; exit 1; }
-	@echo "grading $(or $(BIN),$(CHECK_DIR),bin/$(STEP_DIR)) as $(STEP_DIR)"
+# or DIR=path/to/step (a directory inside this module) to build one. With
+# PART=3 it grades part 3's checks alone, of exercise/step07-full-part-3,
+# else of exercise/step07-full, else of bin/step07-full.
+CHECK_DIR = $(or $(DIR),$(if $(BIN),,$(patsubst %/main.go,%,$(firstword $(wildcard $(WORKSPACE)/main.go exercise/$(STEP_DIR)/main.go)))))
+check: step-found deps build rootfs bin/chroot-escape bin/attacks bin/swap bin/syscall-probe bin/docker-default.json ## grade step STEP with PASS/FAIL and hints: your exercise/ workspace, or bin/ [BIN=path | DIR=path] [PART=N] (root)
+	@echo "grading $(or $(BIN),$(CHECK_DIR),bin/$(STEP_DIR)) as $(STEP_DIR)$(if $(PART), (part $(strip $(PART)) alone))"
 	@# The messages keep what each check saw; their place in the tests'
 	@# source ("mount_test.go:157: "), which points nowhere useful, goes.
 	@cd tests && status=$$(mktemp) && \
-	{ $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(CHECK_DIR),-dir '$(abspath $(CHECK_DIR))') 2>&1; echo $$? >"$$status"; } | \
+	{ $(GO) test -count=1 -timeout 20m -run 'TestSteps' -args -grade -step '$(STEP_DIR)' $(if $(PART),-part '$(strip $(PART))') $(if $(BIN),-bin '$(abspath $(BIN))') $(if $(CHECK_DIR),-dir '$(abspath $(CHECK_DIR))') 2>&1; echo $$? >"$$status"; } | \
 	sed -E 's/^([[:space:]]*)[A-Za-z0-9_]+_test\.go:[0-9]+: /\1/'; \
 	code=$$(cat "$$status"); rm -f "$$status"; exit $$code
 

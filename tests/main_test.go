@@ -22,6 +22,7 @@
 //	make check STEP=3                    grade bin/step03-mount
 //	make check STEP=3 BIN=path/to/binary grade another binary
 //	make check STEP=3 DIR=mywork/step03  build a directory of this module, then grade it
+//	make check STEP=7 PART=3             grade only part 3 of step 07's exercise (checkParts)
 package tests
 
 import (
@@ -46,6 +47,7 @@ var (
 	stepFlag   = flag.String("step", "", "test only this step, e.g. step03-mount (with its earlier steps' checks)")
 	binFlag    = flag.String("bin", "", "with -step: the binary to test instead of building the step")
 	dirFlag    = flag.String("dir", "", "with -step: a directory of this module to build and test instead of the step")
+	partFlag   = flag.String("part", "", "with -step: test only the checks of this part of the step's exercise, e.g. 3 (scripts/exercise/exercises.txt)")
 	updateFlag = flag.Bool("update", false, "rewrite the diff blocks of docs/ from the real steps")
 	// The test VM (make test-vm) has no Go: it tests what make build made.
 	prebuiltFlag = flag.Bool("prebuilt", false, "test the binaries in bin/ as they are, without building them")
@@ -170,9 +172,9 @@ func setUp() error {
 	if err != nil {
 		return err
 	}
-	if *binFlag != "" || *dirFlag != "" {
+	if *binFlag != "" || *dirFlag != "" || *partFlag != "" {
 		if *stepFlag == "" {
-			return fmt.Errorf("-bin and -dir need -step NAME, e.g. -step step03-mount")
+			return fmt.Errorf("-bin, -dir and -part need -step NAME, e.g. -step step03-mount")
 		}
 	}
 	if *stepFlag != "" {
@@ -224,6 +226,11 @@ func chooseStep(steps []step) error {
 		n, _ := strconv.Atoi(m[1])
 		chosen = &step{number: n, name: *stepFlag, bin: filepath.Join(repoRoot, "bin", *stepFlag)}
 	}
+	if *partFlag != "" {
+		if err := checkPartExists(chosen.name, *partFlag); err != nil {
+			return err
+		}
+	}
 	switch {
 	case *binFlag != "":
 		chosen.bin = *binFlag
@@ -243,6 +250,26 @@ func chooseStep(steps []step) error {
 	}
 	stepsUnderTest = []step{*chosen}
 	return nil
+}
+
+// checkPartExists returns an error unless part is a part of the exercise of
+// the step named stepName, which TestSteps then grades alone (checkParts).
+func checkPartExists(stepName, part string) error {
+	parts, err := exerciseParts(stepName)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range parts {
+		if p.name == part {
+			return nil
+		}
+		names = append(names, p.name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("-part %q: %s comes in one piece, with no parts: leave out -part (PART=)", part, stepName)
+	}
+	return fmt.Errorf("-part %q: %s has no such part: choose one of %s", part, stepName, strings.Join(names, ", "))
 }
 
 func stepDirs(steps []step) []string {

@@ -4,6 +4,12 @@
 // itself. make exercise STEP=N runs it; make check STEP=N grades the result.
 //
 //	go run ./scripts/exercise STEPDIR OUTDIR   e.g. step03-mount exercise/step03-mount
+//	go run ./scripts/exercise -part 3 step07-full exercise/step07-full-part-3
+//
+// A step whose exercise comes in parts (step 07's) can be made one part at
+// a time: -part leaves only that part's declarations TODO, and the rest of
+// the step is the real code. A part with nothing to write makes no
+// workspace: one line says what to read instead.
 //
 // A function's body becomes a TODO comment and a return of zero values, with
 // fmt.Errorf("not implemented: NAME") for its error, so that the skeleton
@@ -22,6 +28,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"go/ast"
 	"go/format"
@@ -40,29 +47,44 @@ import (
 const exerciseList = "scripts/exercise/exercises.txt"
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/exercise STEPDIR OUTDIR")
+	part := flag.String("part", "", "leave only this part of the step TODO, e.g. 3 (exercises.txt)")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/exercise [-part PART] STEPDIR OUTDIR")
+	}
+	flag.Parse()
+	if flag.NArg() != 2 {
+		flag.Usage()
 		os.Exit(2)
 	}
-	todos, err := makeWorkspace(os.Args[1], os.Args[2])
+	stepDir, outDir := flag.Arg(0), flag.Arg(1)
+	names, err := exerciseNames(exerciseList, stepDir, *part)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "exercise: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%s: %d TODOs to write, in this order:\n", os.Args[2], len(todos))
+	if len(names) == 0 {
+		fmt.Printf("Part %s of %s has nothing to write: read %s, and run its commands.\n", *part, stepDir, chapterPart(stepDir, *part))
+		return
+	}
+	todos, err := makeWorkspace(stepDir, outDir, names)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "exercise: %v\n", err)
+		os.Exit(1)
+	}
+	plural := "s"
+	if len(todos) == 1 {
+		plural = ""
+	}
+	fmt.Printf("%s: %d TODO%s to write, in this order:\n", outDir, len(todos), plural)
 	for i, t := range todos {
 		fmt.Printf("  %d. %s\n", i+1, t)
 	}
 }
 
 // makeWorkspace copies the step's Go files (not its unit tests) from
-// stepDir to outDir, with the step's exercises left TODO, and returns the
-// TODOs as "file: name".
-func makeWorkspace(stepDir, outDir string) ([]string, error) {
-	names, err := exerciseNames(exerciseList, stepDir)
-	if err != nil {
-		return nil, err
-	}
+// stepDir to outDir, with the declarations names left TODO, and returns
+// the TODOs as "file: name", in the order of names.
+func makeWorkspace(stepDir, outDir string, names []string) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(stepDir, "*.go"))
 	if err != nil {
 		return nil, err
@@ -118,26 +140,91 @@ func order(names []string, todo string) int {
 	return len(names)
 }
 
-// exerciseNames reads the names exercises.txt lists for the step stepDir.
-func exerciseNames(list, stepDir string) ([]string, error) {
+// exercise is one line of exercises.txt: the declarations a step, or a
+// part of one, leaves to write.
+type exercise struct {
+	step  string   // step07-full
+	part  string   // 3, or "" for a step in one piece
+	names []string // in the order to write them; none for a part to read
+}
+
+// readExercises reads the lines of exercises.txt, in their order.
+func readExercises(list string) ([]exercise, error) {
 	f, err := os.Open(list)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	step := filepath.Base(filepath.Clean(stepDir))
+	var exercises []exercise
 	scanner := bufio.NewScanner(f)
 	for scanner.Scan() {
 		line := strings.TrimSpace(scanner.Text())
-		name, rest, ok := strings.Cut(line, ":")
-		if ok && !strings.HasPrefix(line, "#") && name == step {
-			return strings.Fields(rest), nil
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
 		}
+		head, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, fmt.Errorf("%s: %q is not STEP: NAME... nor STEP/PART: NAME...", list, line)
+		}
+		step, part, _ := strings.Cut(head, "/")
+		exercises = append(exercises, exercise{step: step, part: part, names: strings.Fields(rest)})
 	}
-	if err := scanner.Err(); err != nil {
+	return exercises, scanner.Err()
+}
+
+// exerciseNames returns the names exercises.txt lists for the step
+// stepDir: those of part, or with part "" those of every part in order.
+// A part with nothing to write gives none, and no error.
+func exerciseNames(list, stepDir, part string) ([]string, error) {
+	exercises, err := readExercises(list)
+	if err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("%s lists no exercises for %s", list, step)
+	step := filepath.Base(filepath.Clean(stepDir))
+	var names, parts []string
+	found := false
+	for _, e := range exercises {
+		if e.step != step {
+			continue
+		}
+		if e.part != "" {
+			parts = append(parts, e.part)
+		}
+		if part == "" || e.part == part {
+			names = append(names, e.names...)
+			found = true
+		}
+	}
+	switch {
+	case part != "" && len(parts) == 0:
+		return nil, fmt.Errorf("%s comes in one piece, not in parts: leave out the part", step)
+	case part != "" && !found:
+		return nil, fmt.Errorf("%s has no part %q: choose one of %s", step, part, strings.Join(parts, ", "))
+	case !found:
+		return nil, fmt.Errorf("%s lists no exercises for %s", list, step)
+	}
+	return names, nil
+}
+
+// chapterPart names the section of the step's chapter that teaches part,
+// as "Part 1 · The spec and the bundle" in docs/07-full.md, found by its
+// heading; or the chapter alone when no heading starts "## Part PART ".
+func chapterPart(stepDir, part string) string {
+	number := strings.TrimPrefix(filepath.Base(filepath.Clean(stepDir)), "step")
+	chapters, _ := filepath.Glob(filepath.Join("docs", number[:min(2, len(number))]+"-*.md"))
+	if len(chapters) != 1 {
+		return "its part of the step's chapter in docs/"
+	}
+	text, err := os.ReadFile(chapters[0])
+	if err != nil {
+		return chapters[0]
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		if heading, ok := strings.CutPrefix(line, "## "); ok && strings.HasPrefix(heading, "Part "+part+" ") {
+			return fmt.Sprintf("%q in %s", heading, chapters[0])
+		}
+	}
+	return chapters[0]
 }
 
 // edit replaces src[start:end] with text.
