@@ -182,15 +182,17 @@ var checkParts = map[string][]string{
 	"1": {"ConfigIsAnOCISpec", "DryRunFollowsTheRunFlags", "RuncRunsTinyrunsBundle"},
 	// The runtime alone, and the record and its states: nothing to write.
 	"2": {"RuntimeVerbsAsRuncHasThem", "RuntimeJoinsANamespaceByPath", "DamagedRecordDoesNotBreakPs",
-		"DamagedRecordDoesNotStopRuns", "LayerWithoutRecordIsReclaimed"},
+		"DamagedRecordDoesNotStopRuns", "LayerWithoutRecordIsReclaimed", "KilledWhileReleasingIsReleased",
+		"CtrlCAbortsAHangingStart"},
 	// The monitor: its log, its arguments on stdin, create's --create-only.
 	"3": {"DetachedServerIsServedListedAndLogged", "MonitorSpeaksNoEnvironment", "KilledMonitorLeavesAnExitedContainer",
-		"CreateWaitsForStart", "EnvValuesNeverInArgvOrHostEnviron"},
+		"CreateWaitsForStart", "EnvValuesNeverInArgvOrHostEnviron", "MonitorHasACgroupOfItsOwn",
+		"KilledBeforeStartLeavesNothing"},
 	// exec, stop and rm, and the refusals of the lifecycle table.
 	"4": {"ExecSeesTheContainersNetworkLimitAndVolume", "ExecJoinsEveryNamespace", "InteractiveShellOnAPseudoTerminal",
 		"FiftyConcurrentRunsAndRemoves", "BadInputForEveryCommandIsOneClearLine", "LifecycleRefusesInTheWrongState"},
 	// commit's copy; the networks, which are given.
-	"5": {"CommitMakesAnImageWithTheChanges", "CommitNeverCopiesHostFiles", "NetworksKeepTheirContainersApart",
+	"5": {"CommitMakesAnImageWithTheChanges", "CommitNeverCopiesHostFiles", "CommitFreezesTheContainer", "NetworksKeepTheirContainersApart",
 		"NetworkCommandsRefuseBadInput"},
 	"security": {"DefaultContainerRefusesEveryAttack", "KernelFilesAreMaskedOrReadOnly",
 		"SecurityOptNoNewPrivilegesAndSeccompUnconfined", "SeccompDefaultIsDockersAllowList", "SeccompRefusesThe32BitDoor",
