@@ -361,6 +361,9 @@ func run(c containerConfig) (err error) {
 	if err != nil {
 		return killAndWait(cmd, err)
 	}
+	if err := joinMonitorCgroup(rec); err != nil { // run -d's monitor, into its own
+		return killAndWait(cmd, err)
+	}
 	if err := rec.Cgroup.join(cmd.Process.Pid); err != nil {
 		return killAndWait(cmd, err)
 	}
@@ -475,7 +478,7 @@ func reserve(c containerConfig) (rec *record, spec *specs.Spec, err error) {
 			return errors.Join(err, teardown(rec), settle(live))
 		}
 		if c.monitor {
-			if err := joinMonitorCgroup(rec); err != nil { // monitor.go
+			if err := makeMonitorCgroup(rec); err != nil { // monitor.go
 				return errors.Join(err, teardown(rec), settle(live))
 			}
 		}

@@ -15,7 +15,7 @@
 //	         every user of the host can read a process's arguments
 //	         (/proc/PID/cmdline), and -e values are often secrets
 //	monitor  reserve, start, connect as in run, and moves itself into a
-//	         cgroup of its own (joinMonitorCgroup); once the container runs
+//	         cgroup of its own (makeMonitorCgroup); once the container runs
 //	         it writes "started" and closes the pipe; then waits and releases
 //	run -d   reads "started": prints the ID and exits; anything else is the
 //	         monitor's error, which it prints as its own
@@ -98,14 +98,15 @@ func becomeSubreaper() error {
 // container's: tinyrun/ID-monitor.
 const monitorCgroupSuffix = "-monitor"
 
-// joinMonitorCgroup moves the monitor into a cgroup of its own, in the
-// memory and pids hierarchies (those a monitor uses; its container's
-// limits are not its own), as containerd puts its shims and podman its
-// conmons in cgroups of their own: out of its caller's, a login session's
-// (which systemd may kill whole at logout), and counted apart from its
-// container. Recorded first, as every cgroup is (createCgroup). The caller
-// holds the lock: the parent, tinyrun, is shared with other runtimes.
-func joinMonitorCgroup(rec *record) error {
+// makeMonitorCgroup makes the monitor a cgroup of its own, in the memory
+// and pids hierarchies (those a monitor uses; its container's limits are
+// not its own), as containerd puts its shims and podman its conmons in
+// cgroups of their own: out of its caller's, a login session's (which
+// systemd may kill whole at logout), and counted apart from its container.
+// Recorded first, as every cgroup is (createCgroup). The caller holds the
+// lock: the parent, tinyrun, is shared with other runtimes. run moves the
+// monitor in (joinMonitorCgroup) when it moves the container into its own.
+func makeMonitorCgroup(rec *record) error {
 	found, err := hostLayout()
 	if err != nil {
 		return fmt.Errorf("detect the cgroup layout: %w", err)
@@ -126,7 +127,21 @@ func joinMonitorCgroup(rec *record) error {
 			return err
 		}
 	}
-	return cg.join(os.Getpid())
+	return nil
+}
+
+// joinMonitorCgroup moves the monitor into its cgroup. run does it right
+// before the container's join: a move into a cgroup (a write to
+// cgroup.procs) write-locks the kernel's cgroup_threadgroup_rwsem, whose
+// writer waits for an RCU grace period unless another writer has just
+// waited for one (Linux 6.0 on; a hierarchy mounted with favordynmods
+// skips the wait). Side by side, the second move costs next to nothing;
+// apart, about 10 ms each on the machine of docs/benchmarks.md.
+func joinMonitorCgroup(rec *record) error {
+	if rec.MonitorCgroup == nil {
+		return nil
+	}
+	return rec.MonitorCgroup.join(os.Getpid())
 }
 
 // removeMonitorCgroup removes the monitor's cgroup, whoever removes it: the
