@@ -56,15 +56,18 @@ var commitCommand = &cli.Command{
 		if _, err := findImage(name); err == nil {
 			return fmt.Errorf("image %s exists already: choose another name, or remove it with rmi", name)
 		}
-		thaw := func() error { return nil }
+		fz := &frozenContainer{} // a stopped container: nothing to freeze
 		if now := rec.status(); now == statusRunning || now == statusCreated {
-			if thaw, err = freezeContainer(rec); err != nil {
+			if fz, err = freezeContainer(rec); err != nil {
 				return err
 			}
 		}
 		upper := filepath.Join(rec.Layer.Dir, "upper")
-		err = addLayer(name, rec.Layer.Image, func(dir string) error { return copyTree(upper, dir) })
-		return errors.Join(err, thaw())
+		// Thawed as soon as its layer is copied, before the image is added.
+		err = addLayer(name, rec.Layer.Image, func(dir string) error {
+			return errors.Join(copyTree(upper, dir), fz.check(), fz.thaw())
+		})
+		return errors.Join(err, fz.thaw())
 	},
 }
 

@@ -251,20 +251,14 @@ func (rec *record) ended(code int, reason string) error {
 }
 
 // giveBack gives back what a stopped container held while it ran: its
-// cgroup, its network namespace, and its address and ports (settle gives
-// them back once the record no longer holds them). Safe to repeat.
+// cgroups and its network namespace (releaseRunning, state.go), and its
+// address and ports (settle gives them back once the record no longer
+// holds them). Safe to repeat.
 func (rec *record) giveBack() error {
-	thawContainer(rec) // frozen, its processes would not die (freezer.go)
-	if err := rec.Cgroup.remove(); err != nil {
+	if err := rec.releaseRunning(); err != nil {
 		return err
 	}
-	if err := rec.removeMonitorCgroup(); err != nil {
-		return err
-	}
-	if err := removeNetworkNamespace(rec.Netns); err != nil {
-		return err
-	}
-	rec.Cgroup, rec.Network, rec.Netns = nil, nil, ""
+	rec.Cgroup, rec.MonitorCgroup, rec.Network, rec.Netns = nil, nil, nil, ""
 	return rec.save()
 }
 
@@ -617,7 +611,7 @@ func stopContainer(rec *record, timeout time.Duration) error {
 	if rec.status() == statusStopped {
 		return waitForOwner(rec) // nothing to do, as in Docker, once it is recorded
 	}
-	thawContainer(rec) // a frozen process acts on no signal (freezer.go)
+	_ = thawContainer(rec) // a frozen process acts on no signal (freezer.go); a failure shows as one still running
 	pid1, err := openProcess(rec.Init)
 	if err != nil {
 		return nil // it has just ended: its owner records it
@@ -645,7 +639,7 @@ func removeContainer(rec *record, force bool) error {
 		}
 	}
 	if rec.status() != statusStopped {
-		thawContainer(rec) // a frozen process acts on no signal (freezer.go)
+		_ = thawContainer(rec) // a frozen process acts on no signal (freezer.go); a failure shows as one still running
 		// A container being created has no PID 1 to kill yet: its owner
 		// is killed instead, whose death takes the container with it
 		// (pid.go), and reclaim, below, does the rest.
@@ -690,7 +684,7 @@ func removeContainer(rec *record, force bool) error {
 // signalInit sends sig to rec's PID 1 through a pidfd, after checking that
 // the process it opened is still the one the record names.
 func signalInit(rec *record, sig unix.Signal) error {
-	thawContainer(rec) // a frozen process acts on no signal (freezer.go)
+	_ = thawContainer(rec) // a frozen process acts on no signal (freezer.go); a failure shows as one still running
 	fd, err := openProcess(rec.Init)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", rec.Name, err)

@@ -22,11 +22,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // freezeTimeout bounds the wait for the kernel to stop every process.
@@ -65,39 +70,99 @@ func freezerOf(cg *cgroup) (f freezer, ok bool) {
 	return f, false
 }
 
-// freezeContainer stops every process of rec's container, and returns the
-// function that lets them go, which the caller must call (defer). A host
-// with neither freezer (a v1 host without the freezer hierarchy) has
-// nothing to freeze it with: then commit copies it running, and says so.
-func freezeContainer(rec *record) (thaw func() error, err error) {
+// frozenContainer is a container that commit froze: check says whether
+// it still is, thaw lets it go (once). Until thaw, a signal that would end
+// commit (Ctrl-C, kill) thaws the container before commit exits: a
+// container left frozen would look up, and answer nothing. Only SIGKILL
+// can leave it so; then stop, kill, rm and reclaim thaw it.
+type frozenContainer struct {
+	name    string
+	f       freezer
+	frozen  bool // by this commit: nothing to check or thaw otherwise
+	once    sync.Once
+	signals chan os.Signal
+	done    chan struct{}
+}
+
+// freezeContainer stops every process of rec's container, and returns it
+// frozen; the caller must thaw it. A host with neither freezer (a v1 host
+// without the freezer hierarchy) has nothing to freeze it with: then
+// commit copies it running, and says so.
+func freezeContainer(rec *record) (*frozenContainer, error) {
+	fz := &frozenContainer{name: rec.Name}
 	f, ok := freezerOf(rec.Cgroup)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "%s: container %s has no freezer on this host: committing it as it runs\n", programName, rec.Name)
-		return func() error { return nil }, nil
+		return fz, nil
 	}
-	thaw = func() error { return writeCgroupFile(f.file, f.thaw) }
+	fz.f = f
+	// Caught before the freeze: from the first write on, a signal thaws.
+	fz.signals = make(chan os.Signal, 1)
+	fz.done = make(chan struct{})
+	signal.Notify(fz.signals, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	go func() {
+		select {
+		case sig := <-fz.signals:
+			_ = writeCgroupFile(f.file, f.thaw)
+			os.Exit(128 + int(sig.(unix.Signal)))
+		case <-fz.done:
+		}
+	}()
 	if err := writeCgroupFile(f.file, f.freeze); err != nil {
+		fz.thaw()
 		if !fileExists(f.file) {
-			return func() error { return nil }, nil // it has just ended: its owner removed the cgroup
+			return &frozenContainer{name: rec.Name}, nil // it has just ended: its owner removed the cgroup
 		}
 		return nil, fmt.Errorf("freeze container %s: %w", rec.Name, err)
 	}
+	fz.frozen = true
 	deadline := time.Now().Add(freezeTimeout)
 	for !f.frozen() {
 		if time.Now().After(deadline) {
 			state := f.describeState()
-			_ = thaw()
-			return nil, fmt.Errorf("freeze container %s: not frozen after %v (%s): its processes are let go; try again", rec.Name, freezeTimeout, state)
+			return nil, errors.Join(fmt.Errorf("freeze container %s: not frozen after %v (%s): its processes are let go; try again", rec.Name, freezeTimeout, state), fz.thaw())
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return thaw, nil
+	return fz, nil
+}
+
+// check fails if the container was let go while commit copied it: stop,
+// kill, rm and another commit's end thaw it (thawContainer).
+func (fz *frozenContainer) check() error {
+	if fz.frozen && !fz.f.frozen() {
+		return fmt.Errorf("container %s was let go during the copy (by stop, kill, rm or another commit): its layer is not of one moment; commit it again", fz.name)
+	}
+	return nil
+}
+
+// thaw lets the container go, once, and stops catching signals.
+func (fz *frozenContainer) thaw() error {
+	var err error
+	fz.once.Do(func() {
+		if fz.done == nil {
+			return // nothing was frozen
+		}
+		signal.Stop(fz.signals)
+		close(fz.done)
+		if err = writeCgroupFile(fz.f.file, fz.f.thaw); err != nil {
+			err = fmt.Errorf("thaw container %s: %w (write %s to %s by hand)", fz.name, err, fz.f.thaw, fz.f.file)
+		}
+	})
+	return err
 }
 
 // thawContainer lets rec's container go if it is frozen: a commit killed
-// while it held it frozen leaves it so. Safe to call on any container.
-func thawContainer(rec *record) {
-	if f, ok := freezerOf(rec.Cgroup); ok {
-		_ = writeCgroupFile(f.file, f.thaw)
+// with SIGKILL while it held it frozen leaves it so. Whatever kills or
+// releases a container calls it first; a container without a cgroup
+// (stopped and released) has nothing to thaw.
+func thawContainer(rec *record) error {
+	f, ok := freezerOf(rec.Cgroup)
+	if !ok || !fileExists(f.file) {
+		return nil
 	}
+	if err := writeCgroupFile(f.file, f.thaw); err != nil {
+		return fmt.Errorf("thaw container %s: %w", rec.Name, err)
+	}
+	return nil
 }

@@ -350,12 +350,12 @@ func run(c containerConfig) (err error) {
 	// Until its command runs, a signal aborts the start (start.go): init
 	// is killed, and whatever run was waiting for fails.
 	stopAborting, aborted := abortOnSignal(signals, cmd.Process)
-	defer stopAborting()
-	defer func() {
+	defer func() { // after stopAborting, below: no signal comes between
 		if sig, ok := aborted().(syscall.Signal); ok && err != nil {
 			err = fmt.Errorf("the start was interrupted by %s: the container is removed", unix.SignalName(sig))
 		}
 	}()
+	defer stopAborting()
 	stopAfter("init")
 	pid1, err := processOf(cmd.Process.Pid) // read while it waits: it is this one
 	if err != nil {
@@ -395,6 +395,12 @@ func run(c containerConfig) (err error) {
 	// init sets the container up, and says "created" just before its
 	// execve, where it waits for start (start.go); or why it could not.
 	_, notCreated := ch.receive(messageCreated)
+	if c.createOnly || notCreated != nil {
+		stopAborting() // made, or failed: what comes now is no start to give up
+	}
+	if aborted() != nil {
+		return killAndWait(cmd, errors.New("aborted")) // said by the defer above
+	}
 	// Only now may exec, stop and kill find it: before, its mount
 	// namespace was still rooted in the host's / (container.go).
 	if err := rec.started(pid1); err != nil {
@@ -415,7 +421,10 @@ func run(c containerConfig) (err error) {
 	}
 	stopAborting() // from here on, a signal is the command's (wait)
 	if aborted() != nil {
-		return killAndWait(cmd, errors.New("aborted")) // said by the defer above
+		// Killed between created and its command (or just after its
+		// execve): a start given up, of which nothing is kept.
+		rec.Remove = true
+		return killAndWait(cmd, errors.New("aborted"))
 	}
 	stopAfter("started")
 	if !c.createOnly || notCreated != nil {

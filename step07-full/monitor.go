@@ -101,8 +101,11 @@ const monitorCgroupSuffix = "-monitor"
 // makeMonitorCgroup makes the monitor a cgroup of its own, in the memory
 // and pids hierarchies (those a monitor uses; its container's limits are
 // not its own), as containerd puts its shims and podman its conmons in
-// cgroups of their own: out of its caller's, a login session's (which
-// systemd may kill whole at logout), and counted apart from its container.
+// cgroups of their own: out of its caller's, and counted apart from its
+// container. On cgroup v2, the one hierarchy, that takes it out of its
+// caller's login session too, which systemd may kill whole at logout; on
+// v1 and hybrid hosts systemd keeps sessions in a hierarchy of its own
+// (name=systemd), which tinyrun leaves alone.
 // Recorded first, as every cgroup is (createCgroup). The caller holds the
 // lock: the parent, tinyrun, is shared with other runtimes. run moves the
 // monitor in (joinMonitorCgroup) when it moves the container into its own.
@@ -115,6 +118,9 @@ func makeMonitorCgroup(rec *record) error {
 	for _, c := range []string{"memory", "pids"} {
 		if h, ok := found[c]; ok {
 			dir := filepath.Join(h.mountpoint, cgroupParent, rec.ID+monitorCgroupSuffix)
+			if fileExists(dir) { // a tinyrun runtime container's, named so
+				return fmt.Errorf("cgroup %s is in use: the monitor needs it", dir)
+			}
 			cg.Parts = append(cg.Parts, cgroupPart{Controller: c, Version: h.version, Dir: dir})
 		}
 	}
@@ -136,7 +142,9 @@ func makeMonitorCgroup(rec *record) error {
 // writer waits for an RCU grace period unless another writer has just
 // waited for one (Linux 6.0 on; a hierarchy mounted with favordynmods
 // skips the wait). Side by side, the second move costs next to nothing;
-// apart, about 10 ms each on the machine of docs/benchmarks.md.
+// apart, about 10 ms each on the v1 host of docs/benchmarks.md. (On v2,
+// where the container goes in with clone3's CLONE_INTO_CGROUP, which takes
+// no such lock, the monitor's move is alone.)
 func joinMonitorCgroup(rec *record) error {
 	if rec.MonitorCgroup == nil {
 		return nil
@@ -152,11 +160,12 @@ func (rec *record) removeMonitorCgroup() error {
 	if rec.MonitorCgroup == nil {
 		return nil
 	}
-	self := os.Getpid()
-	for _, p := range rec.MonitorCgroup.Parts {
-		if inCgroup(filepath.Join(p.Dir, "cgroup.procs"), self) {
+	// By who this is, not by reading cgroup.procs: a read that failed
+	// would have the monitor kill itself with the cgroup.
+	if self, err := thisProcess(); err == nil && self == rec.Owner {
+		for _, p := range rec.MonitorCgroup.Parts {
 			root := filepath.Dir(filepath.Dir(p.Dir)) // the mount of tinyrun/ID-monitor
-			if err := writeCgroupFile(filepath.Join(root, "cgroup.procs"), strconv.Itoa(self)); err != nil {
+			if err := writeCgroupFile(filepath.Join(root, "cgroup.procs"), strconv.Itoa(self.PID)); err != nil {
 				return fmt.Errorf("monitor: leave its cgroup: %w", err)
 			}
 		}
@@ -202,9 +211,17 @@ func startMonitor(c containerConfig) error {
 	if err != nil {
 		return fmt.Errorf("start monitor: %w", err)
 	}
+	// Until the container runs, Ctrl-C (or kill) of run -d is passed on to
+	// the monitor, whose start then gives up (abortOnSignal, start.go) and
+	// says so on the pipe: the monitor, in its own session, gets no Ctrl-C
+	// of its own.
+	signals := catchSignals()
+	stopForwarding := forwardSignals(monitor.Process, signals)
 	// os/exec copies stdin in a goroutine, which only Wait waits for: the
 	// list is small, and the monitor reads it before it starts anything.
 	said, err := io.ReadAll(report)
+	stopForwarding()
+	signal.Stop(signals)
 	if err != nil {
 		return fmt.Errorf("read from monitor: %w", err)
 	}

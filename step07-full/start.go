@@ -183,30 +183,40 @@ var startCommand = &cli.Command{
 
 // abortOnSignal makes a signal that would stop the runtime (Ctrl-C, kill)
 // abort the start while init sets the container up: until stop is called,
-// the first one caught on signals kills init, which ends any wait on its
-// channel (a read from a dead peer returns end of file), and run then
-// undoes what it made, as after any failed start. Without it, an init
-// that hangs (a mount that never returns, a process stopped by someone)
-// would keep run, and the container's address, cgroup and layer, until
-// someone killed run with SIGKILL. aborted says which signal aborted it,
-// if one did. Once stop has returned, the signals are the caller's again
-// (forwardSignals relays them to the command).
+// the first SIGINT, SIGTERM, SIGHUP or SIGQUIT caught on signals kills
+// init, which ends any wait on its channel (a read from a dead peer
+// returns end of file), and run then undoes what it made, as after any
+// failed start. Without it, an init that hangs (a mount that never
+// returns, a process stopped by someone) would keep run, and the
+// container's address, cgroup and layer, until someone killed run with
+// SIGKILL. SIGUSR1 and SIGUSR2 end nothing: they are held, and put back
+// on signals by stop, for forwardSignals to relay to the command. aborted
+// says which signal aborted the start, if one did.
 func abortOnSignal(signals chan os.Signal, init *os.Process) (stop func(), aborted func() os.Signal) {
 	var (
 		mu     sync.Mutex
 		caught os.Signal
+		held   []os.Signal
 	)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		select {
-		case sig := <-signals:
-			mu.Lock()
-			caught = sig
-			mu.Unlock()
-			_ = init.Kill()
-		case <-done:
+		for {
+			select {
+			case sig := <-signals:
+				if sig == unix.SIGUSR1 || sig == unix.SIGUSR2 {
+					held = append(held, sig)
+					continue
+				}
+				mu.Lock()
+				caught = sig
+				mu.Unlock()
+				_ = init.Kill()
+				return
+			case <-done:
+				return
+			}
 		}
 	}()
 	var once sync.Once
@@ -214,6 +224,12 @@ func abortOnSignal(signals chan os.Signal, init *os.Process) (stop func(), abort
 		once.Do(func() {
 			close(done)
 			<-finished
+			for _, sig := range held {
+				select {
+				case signals <- sig:
+				default: // one of its kind waits there already
+				}
+			}
 		})
 	}
 	aborted = func() os.Signal {

@@ -163,29 +163,40 @@ func (rec *record) save() error {
 	return writeJSON(filepath.Join(rec.dir(), "state.json"), rec)
 }
 
-// teardown undoes what rec describes, in the reverse order of reserve, and
-// then removes the record, and with it the container's address and ports.
-// On error the record stays, for the next reclaim to try again. The caller
-// holds the lock, and settles what containers share (settle) once it has
-// torn down all it means to. (The veth needs nothing: see net.go.)
+// teardown undoes what rec describes: its layer, then what it held while
+// it ran (releaseRunning), and then it removes the record, and with it the
+// container's address and ports. On error the record stays, for the next
+// reclaim to try again. The caller holds the lock, and settles what
+// containers share (settle) once it has torn down all it means to. (The
+// veth needs nothing: see net.go.)
 func teardown(rec *record) error {
 	if err := rec.Layer.remove(); err != nil {
 		return err
 	}
-	thawContainer(rec) // frozen, its processes would not die (freezer.go)
-	if err := rec.Cgroup.remove(); err != nil {
-		return err
-	}
-	if err := rec.removeMonitorCgroup(); err != nil {
-		return err
-	}
-	if err := removeNetworkNamespace(rec.Netns); err != nil {
+	if err := rec.releaseRunning(); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(rec.dir()); err != nil {
 		return fmt.Errorf("remove %s: %w", rec.dir(), err)
 	}
 	return nil
+}
+
+// releaseRunning gives back what a container holds while it runs: its
+// cgroup (thawed first: frozen, its processes would not die, freezer.go),
+// its monitor's, and its network namespace. teardown and giveBack
+// (container.go) call it; safe to repeat.
+func (rec *record) releaseRunning() error {
+	if err := thawContainer(rec); err != nil {
+		return err
+	}
+	if err := rec.Cgroup.remove(); err != nil {
+		return err
+	}
+	if err := rec.removeMonitorCgroup(); err != nil {
+		return err
+	}
+	return removeNetworkNamespace(rec.Netns)
 }
 
 // reclaim ends the records whose owner is gone before it released them, and

@@ -915,8 +915,8 @@ func checkMonitorHasACgroupOfItsOwn(t *testing.T, s step) {
 			continue // v2 (""), memory and pids: the monitor's hierarchies
 		}
 		compared++
-		if own[hierarchy] == path || own[hierarchy] == caller[hierarchy] {
-			t.Errorf("the monitor (PID %d) is in the cgroup %s of the hierarchy %q, where its container is in %s and its caller in %s: want a cgroup of its own, out of its caller's session and apart from its container", monitor, own[hierarchy], hierarchy, path, caller[hierarchy])
+		if want := path + "-monitor"; own[hierarchy] != want || own[hierarchy] == caller[hierarchy] {
+			t.Errorf("the monitor (PID %d) is in the cgroup %s of the hierarchy %q, where its container is in %s and its caller in %s: want %s, a cgroup of its own, out of its caller's and apart from its container's", monitor, own[hierarchy], hierarchy, path, caller[hierarchy], want)
 		}
 	}
 	if compared == 0 {

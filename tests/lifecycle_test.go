@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The checks of step 07 on what a container's record leaves when it is
@@ -238,18 +241,26 @@ func mountsOf(t *testing.T, id string) []string {
 // refuse: the most certain hang there is), then sends the runtime SIGINT,
 // as Ctrl-C does. The runtime must give up the start: kill init, undo what
 // it made, say so in one line and exit, instead of waiting for init for
-// ever with the container's address, cgroup and layer held.
+// ever with the container's address, cgroup and layer held. The run has
+// no --rm: a start given up keeps nothing, not even an exited record.
 func checkCtrlCAbortsAHangingStart(t *testing.T, s step) {
-	r := startStoppedAfter(t, s, "init", nil, []string{"-p", "8087:80"}, "echo", "never printed")
+	name := fmt.Sprintf("aborted-%d", os.Getpid())
+	r := startStopped(t, s, "init", nil, []string{"run", "--name", name, "-p", "8087:80", testImage, "echo", "never printed"})
 	children := childrenOf(r.cmd.Process.Pid)
 	if len(children) != 1 {
 		t.Fatalf("stopped right after starting init (the phase \"init\"): want one child of the runtime, its init, got %v", children)
 	}
 	init := children[0]
-	if err := syscall.Kill(init, syscall.SIGSTOP); err != nil {
+	// A pidfd: once the runtime has reaped init, its PID may be another's.
+	pidfd, err := unix.PidfdOpen(init, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open %d: %v", init, err)
+	}
+	defer unix.Close(pidfd)
+	defer unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) // if the runtime leaves it
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGSTOP, nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Kill(init, syscall.SIGKILL) // if the runtime leaves it
 	if !waitUntil(10*time.Second, func() bool { return processState(init) == "T" }) {
 		t.Fatalf("init (PID %d) did not stop on SIGSTOP (state %q)", init, processState(init))
 	}
@@ -275,8 +286,83 @@ func checkCtrlCAbortsAHangingStart(t *testing.T, s step) {
 	if !waitUntil(5*time.Second, func() bool { return processGone(init) || processState(init) == "Z" }) {
 		t.Errorf("the runtime has exited after Ctrl-C, but its init (PID %d) is still there: kill it as the start is abandoned", init)
 	}
+	for _, row := range s.containers(t) {
+		if row.name == name {
+			t.Errorf("ps -a after a start given up with Ctrl-C: want no trace of it (it never ran its command), got %v", row)
+			s.removeIfThere(t, row.id)
+		}
+	}
 	if diff := checkBaseline.diffSettled(); diff != "" {
 		t.Errorf("after Ctrl-C aborted a hanging start: want the host as before the run, got:\n%s", diff)
+	}
+	checkCtrlCAbortsAHangingDetachedStart(t, s)
+}
+
+// checkCtrlCAbortsAHangingDetachedStart is the same for run -d: its
+// monitor, in a session of its own, gets no Ctrl-C from the terminal, so
+// run -d must pass it on until the container runs.
+func checkCtrlCAbortsAHangingDetachedStart(t *testing.T, s step) {
+	argv := s.argv("run", "-d", "--network", "none", testImage, "echo", "never printed")
+	client := exec.Command(argv[0], argv[1:]...)
+	client.Env = append(os.Environ(), "TINYRUN_STOP_AFTER=init") // the monitor inherits it
+	stderr := &strings.Builder{}
+	client.Stderr = stderr
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- client.Wait() }()
+	var monitor, init int
+	if !waitUntil(10*time.Second, func() bool {
+		for _, child := range childrenOf(client.Process.Pid) {
+			if processState(child) == "T" {
+				monitor = child
+			}
+		}
+		return monitor != 0
+	}) {
+		_ = client.Process.Kill()
+		<-done
+		t.Fatalf("run -d with TINYRUN_STOP_AFTER=init: its monitor did not stop itself after starting init")
+	}
+	if children := childrenOf(monitor); len(children) == 1 {
+		init = children[0]
+	} else {
+		_ = syscall.Kill(monitor, syscall.SIGKILL)
+		t.Fatalf("the stopped monitor (PID %d): want one child, its init, got %v", monitor, children)
+	}
+	pidfd, err := unix.PidfdOpen(init, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open %d: %v", init, err)
+	}
+	defer unix.Close(pidfd)
+	defer unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) // if the runtime leaves it
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGSTOP, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !waitUntil(10*time.Second, func() bool { return processState(init) == "T" }) {
+		t.Fatalf("init (PID %d) did not stop on SIGSTOP", init)
+	}
+	_ = syscall.Kill(monitor, syscall.SIGCONT)
+	if err := client.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(monitor, syscall.SIGKILL)
+		_ = client.Process.Kill()
+		<-done
+		t.Fatalf("Ctrl-C of run -d while init hangs in its set-up: run -d still waits 10 s later: until the container runs, pass the signals run -d catches on to its monitor (forwardSignals), whose start then gives up")
+	}
+	if code := client.ProcessState.ExitCode(); code != 125 || !strings.Contains(stderr.String(), "interrupt") || !oneLine(stderr.String()) {
+		t.Errorf("Ctrl-C of run -d while init hangs: want status 125 and one line saying the start was interrupted, got status %d and %q", code, stderr.String())
+	}
+	if !waitUntil(10*time.Second, func() bool { return processGone(monitor) || processState(monitor) == "Z" }) {
+		t.Errorf("the monitor (PID %d) is still there after its start was given up", monitor)
+	}
+	if diff := checkBaseline.diffSettled(); diff != "" {
+		t.Errorf("after Ctrl-C of run -d aborted a hanging start: want the host as before, got:\n%s", diff)
 	}
 }
 
