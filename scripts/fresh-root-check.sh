@@ -48,6 +48,13 @@ vagrant validate
 root=$(mktemp -d /var/tmp/tinyrun-fresh.XXXXXX)
 chmod 755 "$root" # it becomes /: other users must be able to go through it
 cleanup() {
+	# A demo or a test that failed may leave a detached container running,
+	# with the bridge and rules it shares, on this host (the fresh root is
+	# a machine: its containers use the host's network): the fresh root's
+	# runtime removes them, by its own records, before the root goes.
+	if [ -x "$root/repo/bin/step07-full" ] && mountpoint -q "$root/run"; then
+		in_root 'ids=$(bin/step07-full ps -aq 2>/dev/null); [ -z "$ids" ] || bin/step07-full rm -f $ids >/dev/null; for b in bin/step0*; do "$b" cleanup 2>/dev/null; done' || true
+	fi
 	if mountpoint -q "$root"; then umount -R "$root" || umount -R -l "$root"; fi
 	rm -rf --one-file-system "$root"
 }
