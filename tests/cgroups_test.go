@@ -166,3 +166,33 @@ func checkBadLimitsAreErrors(t *testing.T, s step) {
 		assertHostAsFound(t, "run "+strings.Join(flags, " "))
 	}
 }
+
+// checkSwapIsNotAllowedBeyondTheLimit reads, while a container with -m runs,
+// the swap limit of its cgroup: on v1 memory.memsw.limit_in_bytes (memory
+// and swap together) must equal the limit, on v2 memory.swap.max (swap
+// alone) must be 0. Without them, on a host with swap, a memory hog would
+// swap instead of being killed at its limit. The files exist only with
+// swap accounting (v1) or the kernel's swap controller (v2): a host with
+// neither fails the check loudly rather than passing it unchecked.
+func checkSwapIsNotAllowedBeyondTheLimit(t *testing.T, s step) {
+	c := s.start(t, []string{"--network", "none", "-m", "32m"}, "sh", "-c", "echo ready; read line")
+	c.waitForLine(t, "ready")
+	pid := c.containerPID(t)
+	defer func() {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		c.wait(t)
+	}()
+	if path, err := findCgroupFile(pid, "memory", "memory.swap.max"); err == nil {
+		if got := strings.TrimSpace(readFileString(path)); got != "0" {
+			t.Errorf("%s under -m 32m: want 0 (no swap beyond the limit: v2 counts swap apart), got %q", path, got)
+		}
+		return
+	}
+	path, err := findCgroupFile(pid, "memory", "memory.memsw.limit_in_bytes")
+	if err != nil {
+		t.Fatalf("neither memory.swap.max (v2) nor memory.memsw.limit_in_bytes (v1) in the container's memory cgroup: this host has no swap accounting, and the check cannot tell whether the container may swap (%v)", err)
+	}
+	if got := readNumber(t, path); got != 32<<20 {
+		t.Errorf("%s under -m 32m: want %d, the limit itself (v1 counts memory and swap together), got %d", path, 32<<20, got)
+	}
+}

@@ -96,6 +96,7 @@ var checks = []check{
 	{"CpusetPinsToCPU0", 5, "write --cpuset-cpus to cpuset.cpus; on v1 copy cpuset.mems (and the parent's cpus and mems) first", checkCpusetPinsToCPU0},
 	{"BadLimitsAreErrors", 5, "check every limit before creating anything, and say which value is wrong", checkBadLimitsAreErrors},
 	{"LimitsHoldInTheContainersOwnCgroupFromTheStart", 5, "write each limit in the container's own cgroup, tinyrun/ID, never the shared parent, and put the child in it before it is let go to run its command", checkLimitsHoldInTheContainersOwnCgroupFromTheStart},
+	{"SwapIsNotAllowedBeyondTheLimit", 5, "with -m, write the limit to memory.memsw.limit_in_bytes too (v1: memory and swap together), or 0 to memory.swap.max (v2: swap alone), after memory.limit_in_bytes or memory.max", checkSwapIsNotAllowedBeyondTheLimit},
 	{"PlainKillIsNotReportedAsOOM", 5, "report an OOM kill only when the cgroup's oom_kill counter (memory.events, memory.oom_control) says the OOM killer acted, not for every SIGKILL", checkPlainKillIsNotReportedAsOOM},
 
 	// step 06: images and overlayfs.
