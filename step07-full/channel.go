@@ -119,7 +119,7 @@ func (c *channel) receive(want string) (message, error) {
 // says so at once, with POLLRDHUP (man 2 poll).
 func (c *channel) checkPeer() error {
 	fds := []unix.PollFd{{Fd: int32(c.file.Fd()), Events: unix.POLLRDHUP}}
-	n, err := unix.Poll(fds, 0)
+	n, err := poll(fds, 0)
 	if err != nil {
 		return fmt.Errorf("poll the channel: %w", err)
 	}
@@ -127,6 +127,19 @@ func (c *channel) checkPeer() error {
 		return errors.New("the runtime has exited: not starting the command")
 	}
 	return nil
+}
+
+// poll is poll(2), asked again when a signal interrupts it: the kernel
+// never restarts poll after a signal handler, whatever SA_RESTART says
+// (man 7 signal, "Interruption of system calls"), and Go's runtime signals
+// its own threads (SIGURG, to preempt goroutines) at any time.
+func poll(fds []unix.PollFd, timeout int) (int, error) {
+	for {
+		n, err := unix.Poll(fds, timeout)
+		if !errors.Is(err, unix.EINTR) {
+			return n, err
+		}
+	}
 }
 
 // commandStarted waits until init's command runs, and returns "" then, or

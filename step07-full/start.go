@@ -122,12 +122,12 @@ func awaitStart(rec *record, fifo int) error {
 		return nil
 	}
 	ready := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}}
-	if n, _ := unix.Poll(ready, 0); n > 0 && ready[0].Revents&unix.POLLIN != 0 {
+	if n, _ := poll(ready, 0); n > 0 && ready[0].Revents&unix.POLLIN != 0 {
 		return readByte()
 	}
 	pidfd, err := openProcess(rec.Init)
 	if err != nil {
-		if n, _ := unix.Poll(ready, 0); n > 0 && ready[0].Revents&unix.POLLIN != 0 {
+		if n, _ := poll(ready, 0); n > 0 && ready[0].Revents&unix.POLLIN != 0 {
 			return readByte() // it wrote, then ran its command to the end
 		}
 		return fmt.Errorf("container %s exited before it started", rec.Name)
@@ -135,7 +135,7 @@ func awaitStart(rec *record, fifo int) error {
 	defer unix.Close(pidfd)
 	for {
 		fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
+		if _, err := poll(fds, -1); err != nil {
 			return fmt.Errorf("start container %s: poll: %w", rec.Name, err)
 		}
 		switch {
