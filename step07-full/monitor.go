@@ -100,9 +100,10 @@ const monitorCgroupSuffix = "-monitor"
 
 // makeMonitorCgroup makes the monitor a cgroup of its own, in the memory
 // and pids hierarchies (those a monitor uses; its container's limits are
-// not its own), as containerd puts its shims and podman its conmons in
-// cgroups of their own: out of its caller's, and counted apart from its
-// container. On cgroup v2, the one hierarchy, that takes it out of its
+// not its own), as podman puts each conmon in a cgroup of its own (and
+// containerd its shims, given its shim_cgroup option; without it they stay
+// in containerd's service cgroup): out of its caller's, and counted apart
+// from its container. On cgroup v2, the one hierarchy, that takes it out of its
 // caller's login session too, which systemd may kill whole at logout; on
 // v1 and hybrid hosts systemd keeps sessions in a hierarchy of its own
 // (name=systemd), which tinyrun leaves alone.

@@ -1045,6 +1045,9 @@ func checkBadInputForEveryCommandIsOneClearLine(t *testing.T, s step) {
 		{[]string{"run", "--dry-run", noSuchImage, "true"}, noSuchImage},
 		{[]string{"run", "--dry-run", "-u", "nosuchuser", testImage, "true"}, "nosuchuser"},
 		{[]string{"run", "--monitor", "../../etc", testImage, "true"}, "../../etc"},
+		{[]string{"monitor", "../../etc"}, "../../etc"},
+		{[]string{"monitor"}, "container ID"},
+		{[]string{"monitor", "--status", "0", "0123456789ab"}, "0123456789ab"},
 	} {
 		s.wantRefused(t, b.args, b.mention, 125)
 	}

@@ -251,19 +251,7 @@ func checkCtrlCAbortsAHangingStart(t *testing.T, s step) {
 		t.Fatalf("stopped right after starting init (the phase \"init\"): want one child of the runtime, its init, got %v", children)
 	}
 	init := children[0]
-	// A pidfd: once the runtime has reaped init, its PID may be another's.
-	pidfd, err := unix.PidfdOpen(init, 0)
-	if err != nil {
-		t.Fatalf("pidfd_open %d: %v", init, err)
-	}
-	defer unix.Close(pidfd)
-	defer unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) // if the runtime leaves it
-	if err := unix.PidfdSendSignal(pidfd, unix.SIGSTOP, nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	if !waitUntil(10*time.Second, func() bool { return processState(init) == "T" }) {
-		t.Fatalf("init (PID %d) did not stop on SIGSTOP (state %q)", init, processState(init))
-	}
+	hangInit(t, init)
 	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +284,28 @@ func checkCtrlCAbortsAHangingStart(t *testing.T, s step) {
 		t.Errorf("after Ctrl-C aborted a hanging start: want the host as before the run, got:\n%s", diff)
 	}
 	checkCtrlCAbortsAHangingDetachedStart(t, s)
+}
+
+// hangInit stops a container's init, PID init, with SIGSTOP (from the
+// host, which a namespace's init cannot refuse), and kills it when the
+// check ends if the runtime has left it. Through a pidfd: once the runtime
+// has reaped init, its PID may be another process's.
+func hangInit(t *testing.T, init int) {
+	t.Helper()
+	pidfd, err := unix.PidfdOpen(init, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open %d: %v", init, err)
+	}
+	t.Cleanup(func() {
+		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		unix.Close(pidfd)
+	})
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGSTOP, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !waitUntil(10*time.Second, func() bool { return processState(init) == "T" }) {
+		t.Fatalf("init (PID %d) did not stop on SIGSTOP (state %q)", init, processState(init))
+	}
 }
 
 // checkCtrlCAbortsAHangingDetachedStart is the same for run -d: its
@@ -331,18 +341,7 @@ func checkCtrlCAbortsAHangingDetachedStart(t *testing.T, s step) {
 		_ = syscall.Kill(monitor, syscall.SIGKILL)
 		t.Fatalf("the stopped monitor (PID %d): want one child, its init, got %v", monitor, children)
 	}
-	pidfd, err := unix.PidfdOpen(init, 0)
-	if err != nil {
-		t.Fatalf("pidfd_open %d: %v", init, err)
-	}
-	defer unix.Close(pidfd)
-	defer unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) // if the runtime leaves it
-	if err := unix.PidfdSendSignal(pidfd, unix.SIGSTOP, nil, 0); err != nil {
-		t.Fatal(err)
-	}
-	if !waitUntil(10*time.Second, func() bool { return processState(init) == "T" }) {
-		t.Fatalf("init (PID %d) did not stop on SIGSTOP", init)
-	}
+	hangInit(t, init)
 	_ = syscall.Kill(monitor, syscall.SIGCONT)
 	if err := client.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
